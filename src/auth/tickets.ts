@@ -1,0 +1,65 @@
+import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { z } from "zod";
+import { wireError } from "../protocol/errors.js";
+
+/** What a ticket says: who, as what, from when until when, signed by which tracker. */
+export const ticketPayloadSchema = z.object({
+  v: z.literal(1),
+  sub: z.string().min(1).max(64),
+  role: z.enum(["user", "guest"]),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  iss: z.string().min(1).max(128),
+});
+export type TicketPayload = z.infer<typeof ticketPayloadSchema>;
+
+export const DEFAULT_TICKET_TTL_S = 24 * 60 * 60;
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** `base64url(JSON payload) + "." + base64url(Ed25519 signature over the first part)`. */
+export function signTicket(payload: TicketPayload, privateKey: KeyObject): string {
+  const encoded = Buffer.from(JSON.stringify(payload)).toString("base64url");
+  const signature = sign(null, Buffer.from(encoded, "ascii"), privateKey).toString("base64url");
+  return `${encoded}.${signature}`;
+}
+
+/** Checks signature, expiry and issuer; throws `BAD_TICKET` with the reason otherwise. */
+export function verifyTicket(
+  ticket: string,
+  publicKey: KeyObject,
+  issuer: string,
+  now: number = nowSeconds(),
+): TicketPayload {
+  const dot = ticket.indexOf(".");
+  if (dot <= 0 || dot !== ticket.lastIndexOf(".")) throw wireError("BAD_TICKET", "ticket is malformed");
+  const encoded = ticket.slice(0, dot);
+  const signature = Buffer.from(ticket.slice(dot + 1), "base64url");
+  let valid = false;
+  try {
+    valid = verify(null, Buffer.from(encoded, "ascii"), publicKey, signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw wireError("BAD_TICKET", "ticket signature does not verify");
+  let payload: TicketPayload;
+  try {
+    payload = ticketPayloadSchema.parse(JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")));
+  } catch {
+    throw wireError("BAD_TICKET", "ticket payload is malformed");
+  }
+  if (payload.iss !== issuer) throw wireError("BAD_TICKET", "ticket was issued by another tracker");
+  if (payload.exp <= now) throw wireError("BAD_TICKET", "ticket has expired");
+  return payload;
+}
+
+/** Reads a public key as served by `KEY`: base64 of its SPKI DER encoding. */
+export function publicKeyFromBase64(spkiDer: string): KeyObject {
+  return createPublicKey({ key: Buffer.from(spkiDer, "base64"), format: "der", type: "spki" });
+}
+
+export function publicKeyToBase64(key: KeyObject): string {
+  return key.export({ format: "der", type: "spki" }).toString("base64");
+}

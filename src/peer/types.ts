@@ -1,0 +1,137 @@
+import type { ChatMessage, MemberInfo } from "../protocol/host-schemas.js";
+import type { Address, ChannelListing, Role, TrackerOkBodies, View } from "../protocol/tracker-schemas.js";
+
+/**
+ * The peer facade's contract: the one API that the CLI and the GUI both drive. Neither of them
+ * touches a socket; everything goes through a `PeerApi` and its event stream.
+ */
+
+export interface Identity {
+  username: string;
+  role: Role;
+  invisible: boolean;
+}
+
+/** How a joined channel's host is reachable from here right now. */
+export type LinkState = "connecting" | "online" | "unreachable";
+
+export interface JoinedChannel {
+  name: string;
+  owner: string;
+  view: View;
+  moderated: boolean;
+  /** This user's role in the channel. */
+  role: Role;
+  state: LinkState;
+  /** Visible members (invisible ones are left out, except for the owner's own view via `channelInfo`). */
+  members: MemberInfo[];
+  /** Highest seq this peer has seen, persisted so a rejoin asks with `since`. */
+  lastSeq: number;
+  latestSeq: number;
+  /** Messages that arrived since the channel was last marked read (`markRead`). */
+  unread: number;
+  /** Outbox entries for this channel not yet acknowledged by its host. */
+  pending: number;
+}
+
+export interface HostedChannel {
+  name: string;
+  view: View;
+  moderated: boolean;
+  address: Address | null;
+  /** Listed on the tracker right now (false while the liveness link is down). */
+  listed: boolean;
+  members: number;
+}
+
+/** A message waiting in the on-disk outbox until its channel's host acknowledges it. */
+export interface OutboxEntry {
+  channel: string;
+  msgId: string;
+  text: string;
+  sentAt: string;
+  /** Order of the entry in this peer's outbox (per channel, ascending). */
+  position: number;
+}
+
+export interface SendOutcome {
+  msgId: string;
+  /** `delivered`: acknowledged by the host (seq known); `queued`: kept in the outbox. */
+  status: "delivered" | "queued";
+  seq?: number;
+}
+
+export interface HistoryPage {
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
+export type ChannelInfo = Record<string, unknown>;
+
+export interface DebugInfo {
+  client: Record<string, unknown>;
+  host: Record<string, unknown>;
+  tracker: TrackerOkBodies["RET_INFO"] | { error: string };
+}
+
+/** Everything a peer tells its user interface. One stream, discriminated by `type`. */
+export type PeerEvent =
+  | { type: "identity"; identity: Identity | null }
+  | { type: "tracker"; state: "connected" | "disconnected" }
+  | { type: "directory"; channels: ChannelListing[] }
+  | { type: "joined"; channel: JoinedChannel; history: ChatMessage[] }
+  | { type: "left"; channel: string; reason: "user" | "PRIVATE_CHANNEL" | "REVOKED" | "CHANNEL_CLOSED" }
+  | { type: "link"; channel: string; state: LinkState }
+  | { type: "message"; message: ChatMessage; own: boolean }
+  | { type: "queued"; entry: OutboxEntry }
+  | { type: "delivered"; channel: string; msgId: string; seq: number }
+  | { type: "presence"; channel: string; username: string; role: Role; status: "online" | "offline" }
+  | { type: "settings"; channel: string; view: View; moderated: boolean }
+  | { type: "hosting"; channel: HostedChannel }
+  | { type: "unhosted"; channel: string }
+  | { type: "notice"; level: "info" | "warn" | "error"; text: string; code?: string };
+
+export type PeerEventListener = (event: PeerEvent) => void;
+
+export interface PeerApi {
+  readonly identity: Identity | null;
+  /** Subscribes to the event stream; returns the unsubscribe function. */
+  subscribe(listener: PeerEventListener): () => void;
+
+  signUp(username: string, password: string): Promise<Identity>;
+  signIn(username: string, password: string): Promise<Identity>;
+  guest(name?: string): Promise<Identity>;
+  /** Leaves every channel, stops hosting and forgets the saved ticket. */
+  signOut(): Promise<void>;
+
+  /** Asks the tracker for the directory (also pushed as `directory` events when it changes). */
+  listChannels(): Promise<ChannelListing[]>;
+  onlineUsers(): Promise<{ username: string; role: Role }[]>;
+  setInvisible(invisible: boolean): Promise<void>;
+
+  /** Starts serving a channel from this peer; resolves once the tracker lists it. */
+  host(channel: string, settings?: { view?: View; moderated?: boolean }): Promise<HostedChannel>;
+  unhost(channel: string): Promise<void>;
+  hostedChannels(): HostedChannel[];
+
+  /** Joins (or keeps trying to join, while its host is unreachable) and remembers the channel. */
+  join(channel: string): Promise<JoinedChannel>;
+  leave(channel: string): Promise<void>;
+  joinedChannels(): JoinedChannel[];
+  markRead(channel: string): void;
+
+  /** Sends now when the host is reachable, else keeps it in the outbox; never loses it. */
+  send(channel: string, text: string): Promise<SendOutcome>;
+  outbox(channel?: string): OutboxEntry[];
+  /** Older messages: the page before `before` (default: before the oldest one seen). */
+  history(channel: string, options?: { before?: number; limit?: number }): Promise<HistoryPage>;
+  members(channel: string): MemberInfo[];
+
+  setView(channel: string, view: View, moderated?: boolean): Promise<{ view: View; moderated: boolean }>;
+  authorize(channel: string, username: string, grant: boolean): Promise<string[]>;
+  channelInfo(channel: string): Promise<ChannelInfo>;
+  debugInfo(): Promise<DebugInfo>;
+
+  /** Closes every connection, server, timer and database; settles every pending call. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Every wire status and error code, in one place. `docs/protocol.md` must describe each of them;
+ * a test reads this file and the doc and fails when one is missing.
+ */
+
+export const STATUSES = ["OK", "REQUEST_ERROR", "SERVER_ERROR", "UNAUTHORIZED"] as const;
+export type Status = (typeof STATUSES)[number];
+export type ErrorStatus = Exclude<Status, "OK">;
+
+/** Wire error codes with the status each one is sent with. */
+export const ERROR_CODES = {
+  // framing and dispatch
+  FRAME_TOO_LARGE: "REQUEST_ERROR",
+  BAD_FRAME: "REQUEST_ERROR",
+  UNKNOWN_COMMAND: "REQUEST_ERROR",
+  BAD_REQUEST: "REQUEST_ERROR",
+  NOT_SIGNED_IN: "UNAUTHORIZED",
+  RATE_LIMITED: "REQUEST_ERROR",
+  TOO_MANY_CONNECTIONS: "SERVER_ERROR",
+  INTERNAL_ERROR: "SERVER_ERROR",
+  SHUTTING_DOWN: "SERVER_ERROR",
+  // accounts and identity
+  USERNAME_TAKEN: "REQUEST_ERROR",
+  INVALID_USERNAME: "REQUEST_ERROR",
+  WEAK_PASSWORD: "REQUEST_ERROR",
+  BAD_CREDENTIALS: "UNAUTHORIZED",
+  BAD_TICKET: "UNAUTHORIZED",
+  GUESTS_CANNOT_HOST: "UNAUTHORIZED",
+  GUESTS_CANNOT_HIDE: "UNAUTHORIZED",
+  // channels
+  CHANNEL_TAKEN: "REQUEST_ERROR",
+  NO_SUCH_CHANNEL: "REQUEST_ERROR",
+  NOT_OWNER: "UNAUTHORIZED",
+  PRIVATE_CHANNEL: "UNAUTHORIZED",
+  NOT_JOINED: "REQUEST_ERROR",
+  GUEST_READ_ONLY: "UNAUTHORIZED",
+  NOT_AUTHORIZED: "UNAUTHORIZED",
+  TEXT_TOO_LONG: "REQUEST_ERROR",
+  EMPTY_TEXT: "REQUEST_ERROR",
+  CANNOT_AUTHORIZE_GUEST: "REQUEST_ERROR",
+} as const satisfies Record<string, ErrorStatus>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes carried by a `REMOVED` event: why a connection no longer receives a channel. */
+export const REMOVAL_CODES = ["PRIVATE_CHANNEL", "REVOKED", "CHANNEL_CLOSED"] as const;
+export type RemovalCode = (typeof REMOVAL_CODES)[number];
+
+/** Codes a client raises locally, never sent on the wire. */
+export const LOCAL_CODES = ["TIMEOUT", "CONNECTION_CLOSED"] as const;
+export type LocalCode = (typeof LOCAL_CODES)[number];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}

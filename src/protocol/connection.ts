@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
+import type { Status } from "./codes.js";
+import { ConnectionError, errorFromWire, type HychatError } from "./errors.js";
+import { DEFAULT_MAX_FRAME_BYTES, LineFramer } from "./framer.js";
+import {
+  type EventFrame,
+  encodeEvent,
+  encodeRequest,
+  encodeResponse,
+  parseFrame,
+  type RequestFrame,
+} from "./frames.js";
+import { PendingRequests } from "./pending.js";
+
+export interface ConnectionOptions {
+  /** Longest accepted line in bytes (default 1 MiB). */
+  maxFrameBytes?: number;
+  /** How long `request` waits for its response (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Bytes that may wait in the socket's write buffer before the peer counts as not reading (default 8 MiB). */
+  maxQueuedBytes?: number;
+  /** How long the write buffer may stay over its high-water mark before the peer counts as stalled (default 30 s). */
+  drainTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS: Required<ConnectionOptions> = {
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  requestTimeoutMs: 10_000,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  drainTimeoutMs: 30_000,
+};
+
+/** How long a closed connection waits for the other side to finish before it is destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
+export interface ConnectionHandlers {
+  /** A request frame from the other side; answer it with `reply` or `replyError`. */
+  onRequest?(frame: RequestFrame, connection: Connection): void;
+  onEvent?(frame: EventFrame, connection: Connection): void;
+  /** Called once, after every pending request has been rejected. */
+  onClose?(connection: Connection, error: Error | undefined): void;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * One NDJSON connection over any duplex byte stream: requests with matching responses, events,
+ * and protection against peers that send too much or read too little.
+ */
+export class Connection {
+  readonly options: Required<ConnectionOptions>;
+  private readonly stream: Duplex;
+  private readonly handlers: ConnectionHandlers;
+  private readonly pending = new PendingRequests();
+  private readonly framer: LineFramer;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private closeError: Error | undefined;
+  private isClosed = false;
+
+  constructor(stream: Duplex, handlers: ConnectionHandlers, options: ConnectionOptions = {}) {
+    this.stream = stream;
+    this.handlers = handlers;
+    this.options = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
+    this.framer = new LineFramer(
+      {
+        onLine: (line) => this.handleLine(line),
+        onOversize: (bytes) => {
+          this.reply(null, "REQUEST_ERROR", {
+            code: "FRAME_TOO_LARGE",
+            message: `frame exceeds ${this.options.maxFrameBytes} bytes (${bytes} seen)`,
+          });
+          this.close();
+        },
+      },
+      this.options.maxFrameBytes,
+    );
+    stream.on("data", (chunk: Buffer) => this.framer.push(chunk));
+    stream.on("drain", () => this.clearDrainTimer());
+    stream.on("error", (error) => {
+      this.closeError ??= error;
+    });
+    stream.on("close", () => this.finish());
+    stream.on("end", () => {
+      // The other side finished sending; finish our side too so the socket closes.
+      if (!this.stream.writableEnded) this.stream.end();
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Bytes written but not yet handed to the kernel. */
+  get queuedBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  request(command: string, body: object, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    if (this.isClosed) {
+      return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `connection closed before ${command}`));
+    }
+    const id = randomUUID();
+    const response = this.pending.add(id, options.timeoutMs ?? this.options.requestTimeoutMs, command);
+    this.write(encodeRequest(id, command, body));
+    return response;
+  }
+
+  reply(id: string | null, status: Status, body: object): void {
+    this.write(encodeResponse(id, status, body));
+  }
+
+  replyError(id: string | null, error: HychatError): void {
+    this.write(encodeResponse(id, error.status, error.toBody()));
+  }
+
+  event(name: string, body: object): void {
+    this.write(encodeEvent(name, body));
+  }
+
+  /**
+   * Writes already-encoded frames (a broadcast encoded once for every member). Returns false when
+   * the connection was dropped because its reader is too slow.
+   */
+  write(data: string | Buffer): boolean {
+    if (this.isClosed || this.stream.writableEnded) return false;
+    const flushed = this.stream.write(data);
+    if (!flushed) {
+      if (this.stream.writableLength > this.options.maxQueuedBytes) {
+        this.destroy(new Error(`peer is not reading: ${this.stream.writableLength} bytes queued`));
+        return false;
+      }
+      this.drainTimer ??= setTimeout(() => {
+        this.destroy(new Error(`peer did not drain within ${this.options.drainTimeoutMs} ms`));
+      }, this.options.drainTimeoutMs);
+    }
+    return true;
+  }
+
+  cork(): void {
+    this.stream.cork();
+  }
+
+  uncork(): void {
+    this.stream.uncork();
+  }
+
+  /** Ends the connection after what is already written has been sent; destroys it if the other side lingers. */
+  close(): void {
+    if (this.isClosed || this.closeTimer !== undefined) return;
+    this.stream.end();
+    this.closeTimer = setTimeout(() => this.destroy(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  destroy(error?: Error): void {
+    if (error !== undefined) this.closeError ??= error;
+    this.stream.destroy();
+    this.finish();
+  }
+
+  private handleLine(line: string): void {
+    const parsed = parseFrame(line);
+    if (!parsed.ok) {
+      this.reply(parsed.id, "REQUEST_ERROR", { code: "BAD_FRAME", message: parsed.reason });
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case "response":
+        this.pending.settle(
+          frame.id,
+          frame.status === "OK" ? frame.body : errorFromWire(frame.status, frame.body),
+        );
+        return;
+      case "event":
+        this.handlers.onEvent?.(frame, this);
+        return;
+      case "request":
+        if (this.handlers.onRequest === undefined) {
+          this.reply(frame.id, "REQUEST_ERROR", {
+            code: "UNKNOWN_COMMAND",
+            message: `this side accepts no requests (${frame.command})`,
+          });
+          return;
+        }
+        this.handlers.onRequest(frame, this);
+    }
+  }
+
+  private clearDrainTimer(): void {
+    if (this.drainTimer !== undefined) {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = undefined;
+    }
+  }
+
+  private finish(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.clearDrainTimer();
+    clearTimeout(this.closeTimer);
+    this.pending.rejectAll(
+      new ConnectionError("CONNECTION_CLOSED", "connection closed", { cause: this.closeError }),
+    );
+    this.handlers.onClose?.(this, this.closeError);
+  }
+}

@@ -1,0 +1,24 @@
+import { type Logger, pino } from "pino";
+
+export type { Logger };
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** A file to append to; default standard error. Never standard output, which is program output. */
+  file?: string;
+  name?: string;
+}
+
+/** The one way the project logs. Level from the option, else `HYCHAT_LOG_LEVEL`, else `warn`. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? (process.env.HYCHAT_LOG_LEVEL as LogLevel | undefined) ?? "warn";
+  const destination =
+    options.file === undefined
+      ? pino.destination({ fd: 2, sync: true })
+      : pino.destination({ dest: options.file, mkdir: true, sync: false });
+  return pino({ level, name: options.name, base: { pid: process.pid } }, destination);
+}
+
+export const silentLogger: Logger = pino({ level: "silent" });
