@@ -13,6 +13,8 @@ export const ticketPayloadSchema = z.object({
 });
 export type TicketPayload = z.infer<typeof ticketPayloadSchema>;
 
+const TICKET_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export const DEFAULT_TICKET_TTL_S = 24 * 60 * 60;
 
 export function nowSeconds(): number {
@@ -33,8 +35,10 @@ export function verifyTicket(
   issuer: string,
   now: number = nowSeconds(),
 ): TicketPayload {
+  // Only base64url characters: Node's decoders would read other characters by their low byte,
+  // so many strings would otherwise pass for one ticket.
+  if (!TICKET_PATTERN.test(ticket)) throw wireError("BAD_TICKET", "ticket is malformed");
   const dot = ticket.indexOf(".");
-  if (dot <= 0 || dot !== ticket.lastIndexOf(".")) throw wireError("BAD_TICKET", "ticket is malformed");
   const encoded = ticket.slice(0, dot);
   const signature = Buffer.from(ticket.slice(dot + 1), "base64url");
   let valid = false;

@@ -78,7 +78,14 @@ export class Connection {
       },
       this.options.maxFrameBytes,
     );
-    stream.on("data", (chunk: Buffer) => this.framer.push(chunk));
+    stream.on("data", (chunk: Buffer) => {
+      // A handler that throws is a bug on this side: drop this connection, never the process.
+      try {
+        this.framer.push(chunk);
+      } catch (error) {
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
     stream.on("drain", () => this.clearDrainTimer());
     stream.on("error", (error) => {
       this.closeError ??= error;
@@ -108,8 +115,10 @@ export class Connection {
       return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `connection closed before ${command}`));
     }
     const id = randomUUID();
+    // Encoded before it is pending: a body JSON cannot encode must not leave a timer that rejects unheard.
+    const frame = encodeRequest(id, command, body);
     const response = this.pending.add(id, options.timeoutMs ?? this.options.requestTimeoutMs, command);
-    this.write(encodeRequest(id, command, body));
+    this.write(frame);
     return response;
   }
 
@@ -175,6 +184,8 @@ export class Connection {
     const frame = parsed.frame;
     switch (frame.type) {
       case "response":
+        // A response without id matches no request; answering it would start a BAD_FRAME ping-pong.
+        if (frame.id === null) return;
         this.pending.settle(
           frame.id,
           frame.status === "OK" ? frame.body : errorFromWire(frame.status, frame.body),

@@ -28,7 +28,7 @@ export class LineFramer {
     this.maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held for a line that has not ended yet. */
+  /** Bytes held for a line that has not ended yet: at most the cap, plus one trailing `\r`. */
   get bufferedBytes(): number {
     return this.partsBytes;
   }
@@ -40,7 +40,9 @@ export class LineFramer {
       const newline = chunk.indexOf(NEWLINE, start);
       if (newline === -1) {
         const rest = chunk.length - start;
-        if (this.partsBytes + rest > this.maxFrameBytes) {
+        // A trailing `\r` may be the first half of a `\r\n`, which the cap does not count.
+        const trailingReturn = chunk[chunk.length - 1] === CARRIAGE_RETURN ? 1 : 0;
+        if (this.partsBytes + rest - trailingReturn > this.maxFrameBytes) {
           this.fail(this.partsBytes + rest);
           return;
         }

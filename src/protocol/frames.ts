@@ -15,7 +15,8 @@ export const requestFrameSchema = z.object({
 });
 export const responseFrameSchema = z.object({
   type: z.literal("response"),
-  id: frameId,
+  // null answers a frame whose id could not be read (BAD_FRAME, FRAME_TOO_LARGE).
+  id: frameId.nullable(),
   status: z.enum(STATUSES),
   body,
 });
