@@ -1,0 +1,90 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_TICKET_TTL_S } from "../../auth/tickets.js";
+import { DEFAULT_TRACKER_OPTIONS, TrackerServer } from "../../tracker/server.js";
+import { createLogger, type LogLevel } from "../../util/logger.js";
+import { defaultTrackerDataDir } from "../../util/paths.js";
+
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+interface TrackerFlags {
+  host?: string;
+  trackerIp?: string;
+  port?: number;
+  trackerPort?: number;
+  dataDir: string;
+  ticketTtl: number;
+  logLevel?: LogLevel;
+  logFile?: string;
+}
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError("must be a port from 0 to 65535");
+  return port;
+}
+
+function positiveSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds < 1)
+    throw new InvalidArgumentError("must be a whole number of seconds, at least 1");
+  return seconds;
+}
+
+/** `hychat tracker`: runs the tracker until SIGINT or SIGTERM. */
+export function trackerCommand(): Command {
+  return new Command("tracker")
+    .description("run the tracker: accounts, tickets and the channel directory")
+    .option("--host <host>", "address to listen on", DEFAULT_TRACKER_OPTIONS.host)
+    .addOption(new Option("--tracker-ip <host>", "alias of --host").hideHelp())
+    .option("--port <port>", "port to listen on (0: the OS picks)", portNumber, DEFAULT_TRACKER_OPTIONS.port)
+    .addOption(new Option("--tracker-port <port>", "alias of --port").argParser(portNumber).hideHelp())
+    .option(
+      "--data-dir <dir>",
+      "where accounts, channels and the signing key are kept",
+      defaultTrackerDataDir(),
+    )
+    .option("--ticket-ttl <seconds>", "lifetime of signed tickets", positiveSeconds, DEFAULT_TICKET_TTL_S)
+    .addOption(
+      new Option("--log-level <level>", "log level (default: $HYCHAT_LOG_LEVEL, else warn)").choices(
+        LOG_LEVELS,
+      ),
+    )
+    .option("--log-file <file>", "append logs to this file instead of standard error")
+    .action(async (flags: TrackerFlags) => {
+      const host = flags.trackerIp ?? flags.host ?? DEFAULT_TRACKER_OPTIONS.host;
+      const port = flags.trackerPort ?? flags.port ?? DEFAULT_TRACKER_OPTIONS.port;
+      const logger = createLogger({ name: "tracker", level: flags.logLevel, file: flags.logFile });
+      let tracker: TrackerServer;
+      try {
+        tracker = await TrackerServer.start({
+          dataDir: flags.dataDir,
+          host,
+          port,
+          ticketTtlS: flags.ticketTtl,
+          logger,
+        });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        process.stderr.write(`hychat tracker: cannot start on ${host}:${port}: ${reason}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const stop = (signal: NodeJS.Signals) => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        logger.info({ signal }, "stopping tracker");
+        tracker.close().then(
+          () => {
+            process.exitCode = 0;
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "tracker did not close cleanly");
+            process.exitCode = 1;
+          },
+        );
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      process.stdout.write(`listening on ${tracker.address.host}:${tracker.address.port}\n`);
+    });
+}

@@ -1,0 +1,19 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import { requireUser } from "../access.js";
+import type { TrackerContext } from "../context.js";
+import type { TrackerSession } from "../session.js";
+
+/** INVISIBLE: hides the user from ONLINE (remembered across restarts and returned by SIGNIN). */
+export function invisibleCommand(tracker: TrackerContext) {
+  return command<TrackerSession, typeof trackerBodySchemas.INVISIBLE>({
+    schema: trackerBodySchemas.INVISIBLE,
+    signedIn: true,
+    handle({ session }, { invisible }): TrackerOkBodies["INVISIBLE"] {
+      const user = requireUser(session, "GUESTS_CANNOT_HIDE", "guests cannot go invisible");
+      tracker.store.setInvisible(user.username, invisible);
+      tracker.state.setInvisible(user.username, invisible);
+      return { invisible };
+    },
+  });
+}

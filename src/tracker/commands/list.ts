@@ -1,0 +1,26 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import type { TrackerContext } from "../context.js";
+import type { TrackerSession } from "../session.js";
+
+/** LIST: every registered channel, online or not, as its host last reported it. */
+export function listCommand(tracker: TrackerContext) {
+  return command<TrackerSession, typeof trackerBodySchemas.LIST>({
+    schema: trackerBodySchemas.LIST,
+    handle(): TrackerOkBodies["LIST"] {
+      const channels = tracker.store.listChannels().map((channel) => {
+        const link = tracker.state.link(channel.name);
+        return {
+          name: channel.name,
+          owner: channel.owner,
+          view: channel.view,
+          moderated: channel.moderated,
+          online: link !== undefined,
+          address: link === undefined ? null : { ...link.address },
+          members: link?.members ?? 0,
+        };
+      });
+      return { channels };
+    },
+  });
+}

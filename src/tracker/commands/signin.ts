@@ -1,0 +1,65 @@
+import { verifyPassword } from "../../auth/password.js";
+import { command } from "../../protocol/dispatcher.js";
+import { wireError } from "../../protocol/errors.js";
+import { nameKey } from "../../protocol/names.js";
+import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import type { TrackerContext } from "../context.js";
+import type { TrackerSession } from "../session.js";
+
+function rateLimited(retryAfterMs: number) {
+  return wireError(
+    "RATE_LIMITED",
+    `too many failed sign-ins; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+    { retryAfterMs },
+  );
+}
+
+/**
+ * SIGNIN: checks a password and signs the connection in as that user. An unknown name and a wrong
+ * password get the same answer, after the same work, so names cannot be probed.
+ */
+export function signinCommand(tracker: TrackerContext) {
+  return command<TrackerSession, typeof trackerBodySchemas.SIGNIN>({
+    schema: trackerBodySchemas.SIGNIN,
+    handle({ session }, { username, password }): Promise<TrackerOkBodies["SIGNIN"]> {
+      const userKey = nameKey(username);
+      const address = session.remoteAddress;
+      const userWait = tracker.signinFailuresPerUser.reserve(userKey);
+      if (userWait > 0) throw rateLimited(userWait);
+      const addressWait = tracker.signinFailuresPerAddress.reserve(address);
+      if (addressWait > 0) {
+        tracker.signinFailuresPerUser.release(userKey);
+        throw rateLimited(addressWait);
+      }
+      let failed = false;
+      return tracker
+        .run(async () => {
+          const account = tracker.store.findAccount(username);
+          const storedHash = account?.passwordHash ?? (await tracker.decoyPasswordHash());
+          const matches = await verifyPassword(password, storedHash);
+          if (account === undefined || !matches) {
+            failed = true;
+            throw wireError("BAD_CREDENTIALS", "unknown username or wrong password");
+          }
+          const { ticket, expiresAt } = tracker.issueTicket(account.username, "user");
+          tracker.state.signIn(session, { username: account.username, role: "user" }, account.invisible);
+          return {
+            username: account.username,
+            role: "user" as const,
+            ticket,
+            expiresAt,
+            invisible: account.invisible,
+          };
+        })
+        .finally(() => {
+          if (failed) {
+            tracker.signinFailuresPerUser.fail(userKey);
+            tracker.signinFailuresPerAddress.fail(address);
+          } else {
+            tracker.signinFailuresPerUser.release(userKey);
+            tracker.signinFailuresPerAddress.release(address);
+          }
+        });
+    },
+  });
+}

@@ -1,0 +1,20 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import { ownedChannel } from "../access.js";
+import type { TrackerContext } from "../context.js";
+import type { TrackerSession } from "../session.js";
+
+/** UNHOST: removes the owner's channel from the directory and frees its name. */
+export function unhostCommand(tracker: TrackerContext) {
+  return command<TrackerSession, typeof trackerBodySchemas.UNHOST>({
+    schema: trackerBodySchemas.UNHOST,
+    signedIn: true,
+    handle({ session }, { channel }): TrackerOkBodies["UNHOST"] {
+      const record = ownedChannel(tracker, session, channel);
+      tracker.store.deleteChannel(record.name);
+      tracker.state.removeLink(record.name);
+      tracker.broadcastChannels({ channel: record.name, online: false, address: null });
+      return {};
+    },
+  });
+}

@@ -1,0 +1,18 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import { ownedChannel } from "../access.js";
+import type { TrackerContext } from "../context.js";
+import type { TrackerSession } from "../session.js";
+
+/** VIEW: the host reports its channel's settings; LIST shows them from now on. */
+export function viewCommand(tracker: TrackerContext) {
+  return command<TrackerSession, typeof trackerBodySchemas.VIEW>({
+    schema: trackerBodySchemas.VIEW,
+    signedIn: true,
+    handle({ session }, { channel, view, moderated }): TrackerOkBodies["VIEW"] {
+      const record = ownedChannel(tracker, session, channel);
+      tracker.store.saveChannel({ ...record, view, moderated: moderated ?? record.moderated });
+      return {};
+    },
+  });
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import type { TrackerIdentity } from "../auth/keys.js";
+import { hashPassword } from "../auth/password.js";
+import { nowSeconds, publicKeyToBase64, signTicket } from "../auth/tickets.js";
+import { wireError } from "../protocol/errors.js";
+import { encodeEvent } from "../protocol/frames.js";
+import type { Role, TrackerEventBodies } from "../protocol/tracker-schemas.js";
+import type { Logger } from "../util/logger.js";
+import { FailureLimiter, KeyedTokenBuckets } from "./limits.js";
+import { type ResolvedTrackerOptions, SIGNIN_FAILURE_WINDOW_MS } from "./options.js";
+import type { OnlineState } from "./state.js";
+import type { TrackerStore } from "./store.js";
+
+export interface IssuedTicket {
+  ticket: string;
+  /** ISO 8601 UTC time of the ticket's `exp`. */
+  expiresAt: string;
+}
+
+/** Everything the command handlers share: options, store, keys, online state and limits. */
+export class TrackerContext {
+  readonly startedAt = Date.now();
+  readonly publicKeyBase64: string;
+  readonly signinFailuresPerUser: FailureLimiter;
+  readonly signinFailuresPerAddress: FailureLimiter;
+  readonly guestsPerAddress: KeyedTokenBuckets;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closing = false;
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(
+    readonly options: ResolvedTrackerOptions,
+    readonly store: TrackerStore,
+    readonly identity: TrackerIdentity,
+    readonly state: OnlineState,
+    readonly logger: Logger,
+  ) {
+    this.publicKeyBase64 = publicKeyToBase64(identity.publicKey);
+    this.signinFailuresPerUser = new FailureLimiter(options.signinFailuresPerUser, SIGNIN_FAILURE_WINDOW_MS);
+    this.signinFailuresPerAddress = new FailureLimiter(
+      options.signinFailuresPerAddress,
+      SIGNIN_FAILURE_WINDOW_MS,
+    );
+    this.guestsPerAddress = new KeyedTokenBuckets(
+      options.guestsPerSecondPerAddress,
+      options.guestsPerSecondPerAddress,
+    );
+  }
+
+  issueTicket(username: string, role: Role): IssuedTicket {
+    const iat = nowSeconds();
+    const exp = iat + this.options.ticketTtlS;
+    const ticket = signTicket(
+      { v: 1, sub: username, role, iat, exp, iss: this.identity.issuer },
+      this.identity.privateKey,
+    );
+    return { ticket, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /**
+   * A hash of a random password, checked against when a SIGNIN names no account, so that an unknown
+   * name takes as long to refuse as a wrong password.
+   */
+  decoyPasswordHash(): Promise<string> {
+    this.decoyHash ??= hashPassword(randomUUID(), this.options.passwordHash);
+    return this.decoyHash;
+  }
+
+  /**
+   * Runs an asynchronous handler body so that `close()` waits for it before closing the store.
+   * Refused with `SHUTTING_DOWN` once the tracker is closing.
+   */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(wireError("SHUTTING_DOWN", "the tracker is shutting down"));
+    const promise = work();
+    this.inflight.add(promise);
+    const forget = () => this.inflight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  /** Refuses new work and resolves once every running handler body has settled. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Pushes a `CHANNELS` event, encoded once, to every signed-in connection. */
+  broadcastChannels(body: TrackerEventBodies["CHANNELS"]): void {
+    if (this.closing) return;
+    const frame = encodeEvent("CHANNELS", body);
+    for (const session of this.state.signedInSessions()) session.connection.write(frame);
+  }
+}

@@ -1,0 +1,48 @@
+import type { z } from "zod";
+import { type CommandHandler, Dispatcher } from "../protocol/dispatcher.js";
+import type { TrackerCommand, trackerBodySchemas } from "../protocol/tracker-schemas.js";
+import { guestCommand } from "./commands/guest.js";
+import { hostCommand } from "./commands/host.js";
+import { invisibleCommand } from "./commands/invisible.js";
+import { keyCommand } from "./commands/key.js";
+import { listCommand } from "./commands/list.js";
+import { membersCommand } from "./commands/members.js";
+import { onlineCommand } from "./commands/online.js";
+import { pingCommand } from "./commands/ping.js";
+import { resumeCommand } from "./commands/resume.js";
+import { retInfoCommand } from "./commands/ret-info.js";
+import { signinCommand } from "./commands/signin.js";
+import { signupCommand } from "./commands/signup.js";
+import { unhostCommand } from "./commands/unhost.js";
+import { viewCommand } from "./commands/view.js";
+import type { TrackerContext } from "./context.js";
+import type { TrackerSession } from "./session.js";
+
+type TrackerHandlers = {
+  [C in TrackerCommand]: CommandHandler<TrackerSession, (typeof trackerBodySchemas)[C] & z.ZodType>;
+};
+
+/** Every tracker command behind one dispatcher: validate, authorize, apply. */
+export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<TrackerSession> {
+  const handlers: TrackerHandlers = {
+    SIGNUP: signupCommand(tracker),
+    SIGNIN: signinCommand(tracker),
+    GUEST: guestCommand(tracker),
+    RESUME: resumeCommand(tracker),
+    KEY: keyCommand(tracker),
+    LIST: listCommand(tracker),
+    ONLINE: onlineCommand(tracker),
+    HOST: hostCommand(tracker),
+    UNHOST: unhostCommand(tracker),
+    VIEW: viewCommand(tracker),
+    MEMBERS: membersCommand(tracker),
+    INVISIBLE: invisibleCommand(tracker),
+    RET_INFO: retInfoCommand(tracker),
+    PING: pingCommand(),
+  };
+  return new Dispatcher<TrackerSession>(handlers, {
+    isSignedIn: (session) => session.signedIn,
+    onInternalError: (error, command) =>
+      tracker.logger.error({ err: error, command }, "tracker command failed"),
+  });
+}

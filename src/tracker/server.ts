@@ -1,0 +1,145 @@
+import type { KeyObject } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { loadOrCreateIdentity } from "../auth/keys.js";
+import { Connection } from "../protocol/connection.js";
+import type { Dispatcher } from "../protocol/dispatcher.js";
+import { wireError } from "../protocol/errors.js";
+import type { Address } from "../protocol/tracker-schemas.js";
+import { createLogger, type Logger } from "../util/logger.js";
+import { plainAddress } from "./access.js";
+import { TrackerContext } from "./context.js";
+import { createTrackerDispatcher } from "./dispatcher.js";
+import { type ResolvedTrackerOptions, resolveTrackerOptions, type TrackerOptions } from "./options.js";
+import { TrackerSession } from "./session.js";
+import { SqliteTrackerStore, TRACKER_DB_FILE } from "./sqlite-store.js";
+import { OnlineState } from "./state.js";
+
+export { DEFAULT_TRACKER_OPTIONS, DEFAULT_TRACKER_PORT, type TrackerOptions } from "./options.js";
+
+/** The tracker: accounts, tickets and the channel directory, served over TCP (PROTOCOL.md). */
+export class TrackerServer {
+  readonly address: Address;
+  readonly issuer: string;
+  readonly publicKey: KeyObject;
+  private readonly context: TrackerContext;
+  private readonly dispatcher: Dispatcher<TrackerSession>;
+  private readonly server: Server;
+  private readonly options: ResolvedTrackerOptions;
+  private readonly logger: Logger;
+  /** Connections over the limit, being told so before they close. */
+  private readonly refused = new Set<Connection>();
+  private closing: Promise<void> | undefined;
+
+  /** Opens the store, loads or creates the key pair and resolves once the tracker is listening. */
+  static async start(options: TrackerOptions): Promise<TrackerServer> {
+    const resolved = resolveTrackerOptions(options);
+    mkdirSync(resolved.dataDir, { recursive: true, mode: 0o700 });
+    const identity = loadOrCreateIdentity(resolved.dataDir);
+    const logger = options.logger ?? createLogger({ name: "tracker" });
+    const store = options.store ?? new SqliteTrackerStore(join(resolved.dataDir, TRACKER_DB_FILE));
+    const context = new TrackerContext(resolved, store, identity, new OnlineState(), logger);
+    const server = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(resolved.port, resolved.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    return new TrackerServer(server, context);
+  }
+
+  private constructor(server: Server, context: TrackerContext) {
+    this.server = server;
+    this.context = context;
+    this.options = context.options;
+    this.logger = context.logger;
+    this.issuer = context.identity.issuer;
+    this.publicKey = context.identity.publicKey;
+    this.dispatcher = createTrackerDispatcher(context);
+    const info = server.address() as AddressInfo;
+    this.address = { host: info.address, port: info.port };
+    server.on("connection", (socket) => this.accept(socket));
+    server.on("error", (error) => this.logger.error({ err: error }, "tracker server error"));
+    this.logger.info({ address: this.address, issuer: this.issuer }, "tracker listening");
+  }
+
+  /** Closes the listener, every connection and the store; waits for running handlers first. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const drained = this.context.drain();
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.context.state.allSessions()) session.connection.destroy();
+    for (const connection of this.refused) connection.destroy();
+    await drained;
+    await listenerClosed;
+    this.context.store.close();
+    this.logger.info("tracker closed");
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, this.options.keepAliveMs);
+    const connectionOptions = { maxFrameBytes: this.options.maxFrameBytes };
+    if (this.context.state.connections >= this.options.maxConnections) {
+      const connection = new Connection(
+        socket,
+        { onClose: (closed) => this.refused.delete(closed) },
+        connectionOptions,
+      );
+      this.refused.add(connection);
+      connection.replyError(
+        null,
+        wireError(
+          "TOO_MANY_CONNECTIONS",
+          `the tracker serves at most ${this.options.maxConnections} connections`,
+        ),
+      );
+      connection.close();
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      {
+        onRequest: (frame) => this.dispatcher.dispatch(session, connection, frame),
+        onClose: () => this.forget(session),
+      },
+      connectionOptions,
+    );
+    const session = new TrackerSession(connection, plainAddress(socket.remoteAddress ?? "unknown"));
+    this.context.state.add(session);
+    if (this.options.unauthenticatedIdleMs > 0) {
+      socket.setTimeout(this.options.unauthenticatedIdleMs);
+      socket.on("timeout", () => {
+        if (session.signedIn) {
+          socket.setTimeout(0);
+          return;
+        }
+        this.logger.debug({ remote: session.remoteAddress }, "closing idle connection that never signed in");
+        connection.close();
+      });
+    }
+  }
+
+  /** A connection closed: it is no longer online, and the channels it kept alive go offline. */
+  private forget(session: TrackerSession): void {
+    for (const link of this.context.state.remove(session)) {
+      this.context.broadcastChannels({ channel: link.name, online: false, address: null });
+    }
+  }
+}

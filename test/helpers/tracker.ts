@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PasswordHashOptions } from "../../src/auth/password.js";
+import { type TrackerOptions, TrackerServer } from "../../src/tracker/server.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { type NetAddress, TestClient } from "./client.js";
+
+/** A scrypt cost that hashes in about a millisecond: for tests only. */
+export const TEST_PASSWORD_HASH: PasswordHashOptions = { logN: 10, r: 8, p: 1 };
+export const TEST_PASSWORD = "correct horse battery";
+
+export interface TestTracker {
+  tracker: TrackerServer;
+  dataDir: string;
+  address: NetAddress;
+  /** Closes the tracker, and removes its data dir when the helper created it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real tracker on 127.0.0.1, port 0, with a cheap scrypt cost and no logs. Without
+ * `dataDir` it uses a fresh temporary one; with it (to restart on the same data) the caller keeps it.
+ */
+export async function startTestTracker(options: Partial<TrackerOptions> = {}): Promise<TestTracker> {
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "hychat-tracker-"));
+  let tracker: TrackerServer;
+  try {
+    tracker = await TrackerServer.start({
+      host: "127.0.0.1",
+      port: 0,
+      passwordHash: TEST_PASSWORD_HASH,
+      logger: silentLogger,
+      ...options,
+      dataDir,
+    });
+  } catch (error) {
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    tracker,
+    dataDir,
+    address: tracker.address,
+    async close() {
+      await tracker.close();
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SignedInClient {
+  client: TestClient;
+  username: string;
+  ticket: string;
+}
+
+/** Connects and signs in as `username`, creating the account first when it does not exist yet. */
+export async function connectUser(
+  address: NetAddress,
+  username: string,
+  password: string = TEST_PASSWORD,
+): Promise<SignedInClient> {
+  const client = await TestClient.connect(address);
+  try {
+    const signup = await client.request("SIGNUP", { username, password }).catch((error: unknown) => error);
+    if (signup instanceof Error && (signup as { code?: string }).code !== "USERNAME_TAKEN") throw signup;
+    const reply = await client.request("SIGNIN", { username, password });
+    return { client, username: reply.username as string, ticket: reply.ticket as string };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+/** Connects and enters as a guest (`guest-NAME`, or a name the tracker picks). */
+export async function connectGuest(address: NetAddress, name?: string): Promise<SignedInClient> {
+  const client = await TestClient.connect(address);
+  try {
+    const reply = await client.request("GUEST", name === undefined ? {} : { username: name });
+    return { client, username: reply.username as string, ticket: reply.ticket as string };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
