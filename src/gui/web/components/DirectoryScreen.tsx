@@ -1,0 +1,116 @@
+import { useEffect } from "react";
+import { useApp } from "../context.js";
+import { useRequest } from "../use-request.js";
+import { Diagnostics } from "./Diagnostics.js";
+import { HostForm } from "./HostForm.js";
+import { OnlineUsers } from "./OnlineUsers.js";
+
+export function DirectoryScreen() {
+  const { state, call, dispatch } = useApp();
+  const refresh = useRequest();
+  const joining = useRequest();
+  const refreshDirectory = refresh.run;
+
+  useEffect(() => {
+    void refreshDirectory(async () =>
+      dispatch({ type: "directory", channels: await call("listChannels", {}) }),
+    );
+  }, [refreshDirectory, call, dispatch]);
+
+  async function join(channel: string): Promise<void> {
+    const joined = await joining.run(() => call("join", { channel }));
+    if (joined === undefined) return;
+    dispatch({ type: "joinedChannel", channel: joined });
+    dispatch({ type: "navigate", screen: { name: "chat", channel } });
+  }
+
+  const joinedNames = new Set(state.channels.map((channel) => channel.info.name));
+  const channels = [...state.directory].sort((a, b) => a.name.localeCompare(b.name));
+
+  return (
+    <main className="screen directory" aria-labelledby="directory-heading">
+      <div className="screen-header">
+        <h1 id="directory-heading">Channel directory</h1>
+        <button
+          type="button"
+          disabled={refresh.busy}
+          onClick={() =>
+            void refresh.run(async () =>
+              dispatch({ type: "directory", channels: await call("listChannels", {}) }),
+            )
+          }
+        >
+          {refresh.busy ? "Refreshing…" : "Refresh"}
+        </button>
+      </div>
+      {channels.length === 0 ? (
+        <p className="empty">
+          No channels yet. {state.identity?.role === "user" && "Host the first one below."}
+        </p>
+      ) : (
+        <div className="table-scroll">
+          <table className="directory-table">
+            <caption className="visually-hidden">Channels listed by the tracker</caption>
+            <thead>
+              <tr>
+                <th scope="col">Channel</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Access</th>
+                <th scope="col">Moderated</th>
+                <th scope="col">Status</th>
+                <th scope="col">Members</th>
+                <th scope="col">
+                  <span className="visually-hidden">Action</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {channels.map((listing) => (
+                <tr key={listing.name} data-channel={listing.name}>
+                  <th scope="row">#{listing.name}</th>
+                  <td>{listing.owner}</td>
+                  <td>{listing.view === "private" ? "Private" : "Public"}</td>
+                  <td>{listing.moderated ? "Yes" : "No"}</td>
+                  <td>
+                    <span className={listing.online ? "status status-online" : "status status-offline"}>
+                      {listing.online ? "Online" : "Offline"}
+                    </span>
+                  </td>
+                  <td>{listing.members}</td>
+                  <td>
+                    {joinedNames.has(listing.name) ? (
+                      <button
+                        type="button"
+                        aria-label={`Open #${listing.name}`}
+                        onClick={() =>
+                          dispatch({ type: "navigate", screen: { name: "chat", channel: listing.name } })
+                        }
+                      >
+                        Open
+                      </button>
+                    ) : (
+                      <button
+                        type="button"
+                        className="primary"
+                        aria-label={`Join #${listing.name}`}
+                        disabled={joining.busy}
+                        onClick={() => void join(listing.name)}
+                      >
+                        Join
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="directory-panels">
+        <HostForm />
+        <OnlineUsers />
+      </div>
+      <Diagnostics />
+    </main>
+  );
+}

@@ -1,0 +1,99 @@
+import { useLayoutEffect, useRef } from "react";
+import type { OutboxEntry } from "../../../peer/types.js";
+import { useApp } from "../context.js";
+import { formatTime } from "../format.js";
+import { type ChannelState, hasOlder } from "../state.js";
+import { useRequest } from "../use-request.js";
+
+/** Distance from the top, in pixels, at which older history starts loading. */
+const LOAD_OLDER_THRESHOLD_PX = 48;
+/** Distance from the bottom within which new messages keep the list scrolled to the end. */
+const STICK_TO_BOTTOM_PX = 64;
+
+interface Props {
+  channel: ChannelState;
+  pending: OutboxEntry[];
+  me: string;
+}
+
+export function MessageList({ channel, pending, me }: Props) {
+  const { call, dispatch } = useApp();
+  const { busy, run } = useRequest();
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  /** Height below the viewport's top before older messages were added, to keep the view still. */
+  const anchor = useRef<number | null>(null);
+  const name = channel.info.name;
+  const olderExist = hasOlder(channel);
+  const firstSeq = channel.messages[0]?.seq;
+  const lastKey = `${channel.messages[channel.messages.length - 1]?.seq}:${pending.length}`;
+
+  async function loadOlder(): Promise<void> {
+    if (busy || !olderExist) return;
+    const element = scroller.current;
+    const before = firstSeq ?? channel.info.latestSeq + 1;
+    const page = await run(() => call("history", { channel: name, before }));
+    if (page === undefined) return;
+    if (element !== null) anchor.current = element.scrollHeight - element.scrollTop;
+    dispatch({ type: "older", channel: name, messages: page.messages });
+  }
+
+  // Older messages were prepended: keep the same message under the reader's eyes.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element === null || anchor.current === null || firstSeq === undefined) return;
+    element.scrollTop = element.scrollHeight - anchor.current;
+    anchor.current = null;
+  }, [firstSeq]);
+
+  // New messages at the end: follow them while the reader is at the bottom.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element !== null && atBottom.current && lastKey !== "") element.scrollTop = element.scrollHeight;
+  }, [lastKey]);
+
+  function onScroll(): void {
+    const element = scroller.current;
+    if (element === null) return;
+    atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < STICK_TO_BOTTOM_PX;
+    if (element.scrollTop < LOAD_OLDER_THRESHOLD_PX) void loadOlder();
+  }
+
+  return (
+    <div className="messages-scroller" ref={scroller} onScroll={onScroll}>
+      {olderExist && (
+        <div className="older">
+          <button type="button" disabled={busy} onClick={() => void loadOlder()}>
+            {busy ? "Loading older messages…" : "Load older messages"}
+          </button>
+        </div>
+      )}
+      {channel.messages.length === 0 && pending.length === 0 && !olderExist && (
+        <p className="empty">No messages yet. Say hello!</p>
+      )}
+      <ol className="messages" role="log" aria-live="polite" aria-label={`#${name} messages`}>
+        {channel.messages.map((message) => {
+          const own = message.from === me;
+          return (
+            <li key={message.seq} className={own ? "message own" : "message"} data-seq={message.seq}>
+              <div className="message-meta">
+                <span className="from">{own ? "You" : message.from}</span>
+                <time dateTime={message.ts}>{formatTime(message.ts)}</time>
+              </div>
+              <p className="text">{message.text}</p>
+            </li>
+          );
+        })}
+        {pending.map((entry) => (
+          <li key={`pending-${entry.msgId}`} className="message own pending" data-msg-id={entry.msgId}>
+            <div className="message-meta">
+              <span className="from">You</span>
+              <span className="pending-label">pending: not delivered yet</span>
+            </div>
+            <p className="text">{entry.text}</p>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Snapshot } from "../../src/gui/messages.js";
+import {
+  type AppState,
+  hasOlder,
+  initialState,
+  mergeMessages,
+  pendingFor,
+  reduce,
+} from "../../src/gui/web/state.js";
+import type { JoinedChannel } from "../../src/peer/types.js";
+import type { ChatMessage } from "../../src/protocol/host-schemas.js";
+
+function message(seq: number, from = "bob", text = `text ${seq}`): ChatMessage {
+  return {
+    channel: "lobby",
+    seq,
+    msgId: `id-${seq}`,
+    from,
+    text,
+    ts: "2026-11-25T09:30:00.123Z",
+    sentAt: null,
+  };
+}
+
+const lobby: JoinedChannel = {
+  name: "lobby",
+  owner: "bob",
+  view: "public",
+  moderated: false,
+  role: "user",
+  state: "online",
+  members: [{ username: "bob", role: "user" }],
+  lastSeq: 3,
+  latestSeq: 3,
+  unread: 1,
+  pending: 0,
+};
+
+function signedIn(): AppState {
+  const snapshot: Snapshot = {
+    identity: { username: "alice", role: "user", invisible: false },
+    directory: [],
+    joined: [{ channel: lobby, history: [message(2), message(3)], hasMore: true }],
+    hosted: [],
+    outbox: [],
+  };
+  return reduce(initialState, { type: "snapshot", snapshot });
+}
+
+test("gui state - a snapshot fills identity, channels and unread counts", () => {
+  const state = signedIn();
+  assert.equal(state.ready, true);
+  assert.equal(state.identity?.username, "alice");
+  assert.deepEqual(
+    state.channels[0]?.messages.map((m) => m.seq),
+    [2, 3],
+  );
+  assert.equal(state.channels[0]?.unread, 1);
+  assert.equal(hasOlder(state.channels[0] as NonNullable<(typeof state.channels)[0]>), true);
+});
+
+test("gui state - messages merge in seq order without duplicates; unread counts only unseen ones", () => {
+  let state = signedIn();
+  state = reduce(state, { type: "peer", event: { type: "message", message: message(4), own: false } });
+  state = reduce(state, { type: "peer", event: { type: "message", message: message(4), own: false } });
+  assert.deepEqual(
+    state.channels[0]?.messages.map((m) => m.seq),
+    [2, 3, 4],
+  );
+  assert.equal(state.channels[0]?.unread, 2);
+  assert.equal(state.channels[0]?.info.latestSeq, 4);
+  state = reduce(state, { type: "navigate", screen: { name: "chat", channel: "lobby" } });
+  assert.equal(state.channels[0]?.unread, 0);
+  state = reduce(state, { type: "peer", event: { type: "message", message: message(5), own: false } });
+  assert.equal(state.channels[0]?.unread, 0, "the channel on screen stays read");
+  state = reduce(state, { type: "older", channel: "lobby", messages: [message(1), message(2)] });
+  assert.deepEqual(
+    state.channels[0]?.messages.map((m) => m.seq),
+    [1, 2, 3, 4, 5],
+  );
+  assert.equal(hasOlder(state.channels[0] as NonNullable<(typeof state.channels)[0]>), false);
+  assert.deepEqual(
+    mergeMessages([message(3)], [message(1), message(3, "bob", "new")]).map((m) => m.text),
+    ["text 1", "new"],
+  );
+});
+
+test("gui state - a queued message stays pending until delivered, then becomes a normal message", () => {
+  let state = signedIn();
+  const entry = {
+    channel: "lobby",
+    msgId: "out-1",
+    text: "hi there",
+    sentAt: "2026-11-25T10:00:00.000Z",
+    position: 1,
+  };
+  state = reduce(state, { type: "peer", event: { type: "queued", entry } });
+  state = reduce(state, {
+    type: "sent",
+    channel: "lobby",
+    text: "hi there",
+    outcome: { msgId: "out-1", status: "queued" },
+  });
+  assert.equal(pendingFor(state, "lobby").length, 1);
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "delivered", channel: "lobby", msgId: "out-1", seq: 4 },
+  });
+  assert.equal(pendingFor(state, "lobby").length, 0);
+  assert.deepEqual(state.channels[0]?.messages.at(-1)?.text, "hi there");
+  assert.equal(state.channels[0]?.messages.at(-1)?.from, "alice");
+  // The host's own copy then replaces the stand-in without duplicating it.
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "message", message: message(4, "alice", "hi there"), own: true },
+  });
+  assert.equal(state.channels[0]?.messages.filter((m) => m.seq === 4).length, 1);
+  assert.equal(state.channels[0]?.unread, 1, "own messages are never unread");
+});
+
+test("gui state - a reply that arrives after its message adds no stale pending entry", () => {
+  let state = signedIn();
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "message", message: { ...message(4, "alice"), msgId: "m" }, own: true },
+  });
+  state = reduce(state, {
+    type: "sent",
+    channel: "lobby",
+    text: "x",
+    outcome: { msgId: "m", status: "queued" },
+  });
+  assert.equal(pendingFor(state, "lobby").length, 0);
+  state = reduce(state, {
+    type: "sent",
+    channel: "lobby",
+    text: "y",
+    outcome: { msgId: "n", status: "delivered", seq: 5 },
+  });
+  assert.equal(pendingFor(state, "lobby").length, 0);
+  assert.equal(state.channels[0]?.messages.at(-1)?.text, "y");
+});
+
+test("gui state - removal from a channel leaves its screen and says why", () => {
+  let state = reduce(signedIn(), { type: "navigate", screen: { name: "chat", channel: "lobby" } });
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "left", channel: "lobby", reason: "PRIVATE_CHANNEL" },
+  });
+  assert.equal(state.channels.length, 0);
+  assert.deepEqual(state.screen, { name: "directory" });
+  assert.match(state.toasts.at(-1)?.text ?? "", /#lobby is now private/);
+  const left = reduce(signedIn(), {
+    type: "peer",
+    event: { type: "left", channel: "lobby", reason: "user" },
+  });
+  assert.equal(left.toasts.length, 0);
+});
+
+test("gui state - presence, link and settings events update the channel live", () => {
+  let state = signedIn();
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "presence", channel: "lobby", username: "carol", role: "user", status: "online" },
+  });
+  assert.deepEqual(
+    state.channels[0]?.info.members.map((m) => m.username),
+    ["bob", "carol"],
+  );
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "presence", channel: "lobby", username: "bob", role: "user", status: "offline" },
+  });
+  assert.deepEqual(
+    state.channels[0]?.info.members.map((m) => m.username),
+    ["carol"],
+  );
+  state = reduce(state, { type: "peer", event: { type: "link", channel: "lobby", state: "unreachable" } });
+  assert.equal(state.channels[0]?.info.state, "unreachable");
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "settings", channel: "lobby", view: "private", moderated: true },
+  });
+  assert.equal(state.channels[0]?.info.view, "private");
+  assert.equal(state.channels[0]?.info.moderated, true);
+});
+
+test("gui state - signing out forgets channels and returns to the start", () => {
+  let state = reduce(signedIn(), { type: "navigate", screen: { name: "chat", channel: "lobby" } });
+  state = reduce(state, { type: "peer", event: { type: "identity", identity: null } });
+  assert.equal(state.identity, null);
+  assert.equal(state.channels.length, 0);
+  assert.deepEqual(state.screen, { name: "directory" });
+});
+
+test("gui state - toasts are capped and dismissed by id", () => {
+  let state = initialState;
+  for (let i = 0; i < 8; i += 1) state = reduce(state, { type: "toast", level: "error", text: `e${i}` });
+  assert.equal(state.toasts.length, 5);
+  const first = state.toasts[0]?.id ?? 0;
+  state = reduce(state, { type: "dismiss", id: first });
+  assert.equal(state.toasts.length, 4);
+});
