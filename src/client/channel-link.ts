@@ -1,0 +1,425 @@
+import type { JoinedChannel, LinkState, PeerEvent } from "../peer/types.js";
+import type { RemovalCode } from "../protocol/codes.js";
+import { ConnectionError, HychatError } from "../protocol/errors.js";
+import { type ChatMessage, MAX_PAGE, type MemberInfo } from "../protocol/host-schemas.js";
+import { nameKey } from "../protocol/names.js";
+import type { Address, Role, View } from "../protocol/tracker-schemas.js";
+import { type BackoffOptions, backoffDelay } from "../util/backoff.js";
+import type { Logger } from "../util/logger.js";
+import type { ClientStore } from "./client-store.js";
+import { addressKey } from "./dial.js";
+import { type HostEvent, parseConnectReply, parseHistoryReply } from "./host-replies.js";
+import type { HostChannelListener, HostSession, HostSessionPool } from "./host-session.js";
+import { type FlushListener, OutboxFlusher } from "./outbox-flusher.js";
+
+/** Who this peer is toward hosts, while signed in. */
+export interface LinkIdentity {
+  username: string;
+  role: Role;
+  ticket: string;
+  invisible: boolean;
+}
+
+export interface ChannelLinkContext {
+  pool: HostSessionPool;
+  store: ClientStore;
+  logger: Logger;
+  backoff?: BackoffOptions;
+  flushListener: FlushListener;
+  identity(): LinkIdentity | undefined;
+  emit(event: PeerEvent): void;
+  /** The host no longer serves the channel here: ask the tracker where it is now. */
+  lookup(link: ChannelLink): void;
+  /** This peer may no longer see the channel (removed by its host, or refused on CONNECT). */
+  removed(link: ChannelLink, code: RemovalCode, error?: HychatError): void;
+}
+
+/** Most `HISTORY` pages fetched to catch up on one rejoin (MAX_PAGE messages each). */
+const MAX_CATCH_UP_PAGES = 1_000;
+/** Refusals of CONNECT that will not change by retrying: the channel is gone from this user. */
+const FINAL_REFUSALS = new Set<string>(["PRIVATE_CHANNEL", "REVOKED"]);
+
+/**
+ * One joined channel: finds its host through the tracker's directory, joins it over the shared host
+ * session, rejoins with `since` after any drop or move, and delivers its outbox while online.
+ */
+export class ChannelLink implements HostChannelListener {
+  readonly name: string;
+  owner = "";
+  view: View = "public";
+  moderated = false;
+  role: Role = "user";
+  latestSeq = 0;
+  private linkState: LinkState;
+  private readonly members = new Map<string, MemberInfo>();
+  private readonly context: ChannelLinkContext;
+  private readonly flusher: OutboxFlusher;
+  /** Highest seq seen; null before the first join, which then asks for the latest page instead. */
+  private lastSeq: number | null;
+  private unread: number;
+  /** Lowest seq seen since this link opened: where `history()` pages back from. */
+  private oldestSeq: number | undefined;
+  private session: HostSession | undefined;
+  private attempt = 0;
+  private joining = false;
+  private buffered: HostEvent[] = [];
+  private everJoined = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly settledPromise: Promise<HychatError | undefined>;
+  private settle: (error?: HychatError) => void = () => {};
+
+  constructor(name: string, context: ChannelLinkContext) {
+    this.name = name;
+    this.context = context;
+    const stored = context.store.channel(name);
+    this.lastSeq = stored?.lastSeq ?? null;
+    this.unread = stored?.unread ?? 0;
+    this.linkState = "connecting";
+    this.settledPromise = new Promise((resolve) => {
+      this.settle = (error) => {
+        this.settle = () => {};
+        resolve(error);
+      };
+    });
+    this.flusher = new OutboxFlusher(
+      {
+        channel: name,
+        isOnline: () => this.linkState === "online" && !this.closed,
+        request: (command, body) => this.request(command, body),
+        rejoin: () => this.rejoin(),
+      },
+      context.store.outbox,
+      context.flushListener,
+      context.logger,
+      { backoff: context.backoff ?? {} },
+    );
+  }
+
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  get hostAddress(): Address | null {
+    return this.session?.address ?? null;
+  }
+
+  /** Resolves after the first join attempt: undefined when it ended online or unreachable, the error when refused for good. */
+  settled(): Promise<HychatError | undefined> {
+    return this.settledPromise;
+  }
+
+  /**
+   * Where the tracker says the channel's host is. A new address moves the link. Null (not listed
+   * online) changes nothing on a working link, since the host, not the tracker, is the authority on
+   * its channels; otherwise the link keeps redialing the last address it knew, if any.
+   */
+  setAddress(address: Address | null): void {
+    if (this.closed) return;
+    if (address === null) {
+      if (this.linkState === "online") return;
+      this.setState("unreachable");
+      this.settle();
+      return;
+    }
+    const current = this.session;
+    if (current !== undefined && current.key === addressKey(address)) {
+      if (!current.connected) current.retryNow();
+      else if (this.linkState !== "online" && !this.joining) void this.connect();
+      return;
+    }
+    this.detach();
+    this.context.store.saveAddress(this.name, address);
+    const session = this.context.pool.get(address);
+    this.session = session;
+    this.setState("connecting");
+    session.attach(this.name, this);
+    if (session.connected) void this.connect();
+  }
+
+  up(): void {
+    void this.connect();
+  }
+
+  down(): void {
+    if (this.closed) return;
+    this.attempt += 1;
+    this.joining = false;
+    this.buffered = [];
+    this.setState("unreachable");
+    this.settle();
+  }
+
+  event(event: HostEvent): void {
+    if (this.closed) return;
+    if (this.joining) {
+      this.buffered.push(event);
+      return;
+    }
+    this.apply(event);
+  }
+
+  /** Sends a request for this channel to its host; fails fast while the channel is not online. */
+  request(command: string, body: object): Promise<Record<string, unknown>> {
+    const session = this.session;
+    if (this.linkState !== "online" || session === undefined) {
+      return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `#${this.name} is ${this.linkState}`));
+    }
+    return session.request(command, body);
+  }
+
+  /** Delivers the outbox now if online (a running flush picks up new entries by itself). */
+  flush(): void {
+    this.flusher.flush();
+  }
+
+  memberList(): MemberInfo[] {
+    return [...this.members.values()];
+  }
+
+  /** Where to page back from: the oldest message seen since the link opened. */
+  get oldestSeen(): number | undefined {
+    return this.oldestSeq;
+  }
+
+  noteOlder(messages: readonly ChatMessage[]): void {
+    const first = messages[0];
+    if (first !== undefined && (this.oldestSeq === undefined || first.seq < this.oldestSeq)) {
+      this.oldestSeq = first.seq;
+    }
+  }
+
+  markRead(): void {
+    this.unread = 0;
+    this.context.store.markRead(this.name, this.lastSeq ?? 0);
+  }
+
+  snapshot(): JoinedChannel {
+    return {
+      name: this.name,
+      owner: this.owner,
+      view: this.view,
+      moderated: this.moderated,
+      role: this.role,
+      state: this.linkState,
+      members: this.memberList(),
+      lastSeq: this.lastSeq ?? 0,
+      latestSeq: this.latestSeq,
+      unread: this.unread,
+      pending: this.context.store.outbox.count(this.name),
+    };
+  }
+
+  debugInfo(): Record<string, unknown> {
+    return {
+      state: this.linkState,
+      host: this.session?.key ?? null,
+      lastSeq: this.lastSeq,
+      latestSeq: this.latestSeq,
+      unread: this.unread,
+      members: this.members.size,
+      flushing: this.flusher.active,
+      pending: this.context.store.outbox.count(this.name),
+    };
+  }
+
+  /** Tells the host this user leaves (when online), then closes the link. */
+  async leave(): Promise<void> {
+    const session = this.session;
+    const wasOnline = this.linkState === "online";
+    this.stop();
+    if (wasOnline && session?.connected) {
+      try {
+        await session.request("DISCONNECT", { channel: this.name });
+      } catch (error) {
+        this.context.logger.debug({ channel: this.name, err: error }, "DISCONNECT failed");
+      }
+    }
+    this.detach();
+  }
+
+  /** Closes the link without telling the host (shutdown, or the host already removed us). */
+  close(): void {
+    this.stop();
+    this.detach();
+  }
+
+  private stop(): void {
+    this.closed = true;
+    this.attempt += 1;
+    this.flusher.close();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.settle();
+  }
+
+  private detach(): void {
+    const session = this.session;
+    this.session = undefined;
+    session?.detach(this.name, this);
+  }
+
+  private rejoin(): void {
+    if (this.closed) return;
+    this.setState("connecting");
+    void this.connect();
+  }
+
+  private setState(state: LinkState): void {
+    if (this.linkState === state) return;
+    this.linkState = state;
+    if (this.everJoined) this.context.emit({ type: "link", channel: this.name, state });
+  }
+
+  private async connect(): Promise<void> {
+    const session = this.session;
+    const identity = this.context.identity();
+    if (this.closed || session === undefined || !session.connected || identity === undefined) return;
+    const attempt = ++this.attempt;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.joining = true;
+    this.buffered = [];
+    this.setState("connecting");
+    const since = this.lastSeq;
+    try {
+      const reply = parseConnectReply(
+        await session.request("CONNECT", {
+          channel: this.name,
+          ticket: identity.ticket,
+          ...(since === null ? {} : { since }),
+          ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
+        }),
+      );
+      const messages = [...reply.history];
+      let hasMore = reply.hasMore && since !== null;
+      for (let page = 0; hasMore && page < MAX_CATCH_UP_PAGES; page += 1) {
+        const after = messages.at(-1)?.seq ?? since ?? 0;
+        const more = parseHistoryReply(
+          await session.request("HISTORY", { channel: this.name, after, limit: MAX_PAGE }),
+        );
+        if (attempt !== this.attempt) return;
+        messages.push(...more.messages);
+        hasMore = more.hasMore && more.messages.length > 0;
+      }
+      if (attempt !== this.attempt) return;
+      this.joined(reply, messages, identity, since === null);
+    } catch (error) {
+      if (attempt !== this.attempt) return;
+      this.joining = false;
+      this.buffered = [];
+      this.refused(error);
+    }
+  }
+
+  private joined(
+    reply: ReturnType<typeof parseConnectReply>,
+    messages: ChatMessage[],
+    identity: LinkIdentity,
+    firstJoin: boolean,
+  ): void {
+    this.owner = reply.owner;
+    this.view = reply.view;
+    this.moderated = reply.moderated;
+    this.role = reply.role;
+    this.latestSeq = Math.max(this.latestSeq, reply.latestSeq);
+    this.members.clear();
+    for (const member of reply.members) this.members.set(nameKey(member.username), member);
+    const seen = this.lastSeq ?? 0;
+    const fresh = messages.filter((message) => message.seq > seen);
+    const self = nameKey(identity.username);
+    if (!firstJoin) {
+      this.unread += fresh.filter((message) => nameKey(message.from) !== self).length;
+    }
+    this.lastSeq = Math.max(seen, reply.latestSeq, fresh.at(-1)?.seq ?? 0);
+    this.context.store.savePosition(this.name, this.lastSeq, this.unread);
+    if (this.oldestSeq === undefined) this.oldestSeq = fresh[0]?.seq ?? this.lastSeq + 1;
+    this.failures = 0;
+    this.joining = false;
+    const buffered = this.buffered;
+    this.buffered = [];
+    this.setState("online");
+    if (!this.everJoined) {
+      this.everJoined = true;
+      this.context.emit({ type: "joined", channel: this.snapshot(), history: fresh });
+    } else {
+      for (const message of fresh) {
+        this.context.emit({ type: "message", message, own: nameKey(message.from) === self });
+      }
+    }
+    this.settle();
+    for (const event of buffered) {
+      if (this.closed) return;
+      this.apply(event);
+    }
+    this.flusher.flush();
+  }
+
+  private refused(error: unknown): void {
+    if (error instanceof HychatError && FINAL_REFUSALS.has(error.code)) {
+      this.settle(error);
+      this.context.removed(this, error.code as RemovalCode, error);
+      return;
+    }
+    this.setState("unreachable");
+    this.settle();
+    if (error instanceof ConnectionError && error.code === "CONNECTION_CLOSED") return; // the session redials
+    this.context.logger.info({ channel: this.name, err: error }, "join failed, will retry");
+    if (error instanceof HychatError && error.code === "BAD_TICKET" && this.failures === 0) {
+      this.context.emit({
+        type: "notice",
+        level: "warn",
+        code: error.code,
+        text: `#${this.name}: ${error.message}`,
+      });
+    }
+    const lookup = error instanceof HychatError && error.code === "NO_SUCH_CHANNEL";
+    const delay = backoffDelay(this.failures, this.context.backoff);
+    this.failures += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (lookup) this.context.lookup(this);
+      else void this.connect();
+    }, delay);
+  }
+
+  private apply(event: HostEvent): void {
+    switch (event.event) {
+      case "MESSAGE":
+        this.receive(event.body);
+        return;
+      case "PRESENCE": {
+        const { username, role, status } = event.body;
+        if (status === "online") this.members.set(nameKey(username), { username, role });
+        else this.members.delete(nameKey(username));
+        this.context.emit({ type: "presence", channel: this.name, username, role, status });
+        return;
+      }
+      case "CHANNEL":
+        this.view = event.body.view;
+        this.moderated = event.body.moderated;
+        this.context.emit({
+          type: "settings",
+          channel: this.name,
+          view: this.view,
+          moderated: this.moderated,
+        });
+        return;
+      case "REMOVED":
+        this.context.removed(this, event.body.code);
+        return;
+    }
+  }
+
+  private receive(message: ChatMessage): void {
+    if (message.seq <= (this.lastSeq ?? 0)) return;
+    const self = this.context.identity()?.username;
+    const own = self !== undefined && nameKey(message.from) === nameKey(self);
+    this.lastSeq = message.seq;
+    this.latestSeq = Math.max(this.latestSeq, message.seq);
+    if (!own) this.unread += 1;
+    this.context.store.savePosition(this.name, message.seq, this.unread);
+    this.context.emit({ type: "message", message, own });
+  }
+}

@@ -1,0 +1,150 @@
+import Database from "better-sqlite3";
+import type { Address } from "../protocol/tracker-schemas.js";
+import { Outbox } from "./outbox.js";
+
+/**
+ * Schema changes, in order. Entry N takes the database from `user_version` N to N+1; a database
+ * created by any earlier version is brought up to date by running the ones it has not seen.
+ */
+export const CLIENT_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE outbox (
+     position INTEGER PRIMARY KEY AUTOINCREMENT,
+     channel TEXT NOT NULL,
+     msg_id TEXT NOT NULL UNIQUE,
+     text TEXT NOT NULL,
+     sent_at TEXT NOT NULL
+   );
+   CREATE INDEX outbox_by_channel ON outbox (channel, position);`,
+  `CREATE TABLE channels (
+     name TEXT PRIMARY KEY,
+     joined INTEGER NOT NULL DEFAULT 1,
+     last_seq INTEGER,
+     read_seq INTEGER NOT NULL DEFAULT 0,
+     unread INTEGER NOT NULL DEFAULT 0,
+     host TEXT,
+     port INTEGER
+   );`,
+];
+
+/** What this peer remembers about a channel it joined. */
+export interface StoredChannel {
+  name: string;
+  joined: boolean;
+  /** Highest seq seen, or null before the first successful join (then CONNECT asks without `since`). */
+  lastSeq: number | null;
+  readSeq: number;
+  unread: number;
+  /** Where the channel's host was last reached, tried before the tracker answers. */
+  address: Address | null;
+}
+
+interface ChannelRow {
+  name: string;
+  joined: number;
+  last_seq: number | null;
+  read_seq: number;
+  unread: number;
+  host: string | null;
+  port: number | null;
+}
+
+function toStoredChannel(row: ChannelRow): StoredChannel {
+  return {
+    name: row.name,
+    joined: row.joined === 1,
+    lastSeq: row.last_seq,
+    readSeq: row.read_seq,
+    unread: row.unread,
+    address: row.host !== null && row.port !== null ? { host: row.host, port: row.port } : null,
+  };
+}
+
+/** A user's client state on disk (`client.db`): the outbox, joined channels and read positions. */
+export class ClientStore {
+  readonly outbox: Outbox;
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.outbox = new Outbox(db);
+    this.statements = {
+      all: db.prepare<[], ChannelRow>("SELECT * FROM channels ORDER BY name"),
+      one: db.prepare<[string], ChannelRow>("SELECT * FROM channels WHERE name = ?"),
+      join: db.prepare<[string]>(
+        "INSERT INTO channels (name, joined) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET joined = 1",
+      ),
+      leave: db.prepare<[string]>("UPDATE channels SET joined = 0 WHERE name = ?"),
+      position: db.prepare<[number, number, string]>(
+        "UPDATE channels SET last_seq = ?, unread = ? WHERE name = ?",
+      ),
+      read: db.prepare<[number, string]>("UPDATE channels SET read_seq = ?, unread = 0 WHERE name = ?"),
+      address: db.prepare<[string | null, number | null, string]>(
+        "UPDATE channels SET host = ?, port = ? WHERE name = ?",
+      ),
+    };
+  }
+
+  /** Opens (creating if needed) and migrates the database at `file` (`:memory:` for tests). */
+  static open(file: string): ClientStore {
+    const db = new Database(file);
+    try {
+      db.pragma("journal_mode = WAL");
+      // NORMAL in WAL mode survives a process crash; only a power loss may lose the last commits.
+      db.pragma("synchronous = NORMAL");
+      migrate(db);
+      return new ClientStore(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma("user_version", { simple: true }) as number;
+  }
+
+  channels(): StoredChannel[] {
+    return this.statements.all.all().map(toStoredChannel);
+  }
+
+  channel(name: string): StoredChannel | undefined {
+    const row = this.statements.one.get(name);
+    return row === undefined ? undefined : toStoredChannel(row);
+  }
+
+  /** Remembers a channel as joined, keeping its read position if it was joined before. */
+  markJoined(name: string): void {
+    this.statements.join.run(name);
+  }
+
+  markLeft(name: string): void {
+    this.statements.leave.run(name);
+  }
+
+  savePosition(name: string, lastSeq: number, unread: number): void {
+    this.statements.position.run(lastSeq, unread, name);
+  }
+
+  markRead(name: string, seq: number): void {
+    this.statements.read.run(seq, name);
+  }
+
+  saveAddress(name: string, address: Address | null): void {
+    this.statements.address.run(address?.host ?? null, address?.port ?? null, name);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (let version = current; version < CLIENT_MIGRATIONS.length; version += 1) {
+    db.transaction(() => {
+      db.exec(CLIENT_MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import type Database from "better-sqlite3";
+import type { OutboxEntry } from "../peer/types.js";
+
+interface OutboxRow {
+  position: number;
+  channel: string;
+  msg_id: string;
+  text: string;
+  sent_at: string;
+}
+
+function toEntry(row: OutboxRow): OutboxEntry {
+  return {
+    channel: row.channel,
+    msgId: row.msg_id,
+    text: row.text,
+    sentAt: row.sent_at,
+    position: row.position,
+  };
+}
+
+/**
+ * Messages written but not yet acknowledged by their channel's host. Each entry is committed before
+ * `add` returns, so it survives a crash, and leaves only when the host said OK (or refused it for good).
+ */
+export class Outbox {
+  private readonly statements;
+
+  constructor(private readonly db: Database.Database) {
+    this.statements = {
+      add: db.prepare<[string, string, string, string], OutboxRow>(
+        "INSERT INTO outbox (channel, msg_id, text, sent_at) VALUES (?, ?, ?, ?) RETURNING *",
+      ),
+      byChannel: db.prepare<[string, number], OutboxRow>(
+        "SELECT * FROM outbox WHERE channel = ? ORDER BY position LIMIT ?",
+      ),
+      all: db.prepare<[], OutboxRow>("SELECT * FROM outbox ORDER BY position"),
+      remove: db.prepare<[string]>("DELETE FROM outbox WHERE msg_id = ?"),
+      removeChannel: db.prepare<[string], OutboxRow>("DELETE FROM outbox WHERE channel = ? RETURNING *"),
+      count: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE channel = ?"),
+      counts: db.prepare<[], { channel: string; n: number }>(
+        "SELECT channel, COUNT(*) AS n FROM outbox GROUP BY channel ORDER BY channel",
+      ),
+    };
+  }
+
+  add(channel: string, text: string, now: Date = new Date()): OutboxEntry {
+    const row = this.statements.add.get(channel, randomUUID(), text, now.toISOString());
+    if (row === undefined) throw new Error("outbox insert returned no row");
+    return toEntry(row);
+  }
+
+  /** The oldest `limit` entries of one channel, in order. */
+  head(channel: string, limit: number): OutboxEntry[] {
+    return this.statements.byChannel.all(channel, limit).map(toEntry);
+  }
+
+  entries(channel?: string): OutboxEntry[] {
+    const rows =
+      channel === undefined ? this.statements.all.all() : this.statements.byChannel.all(channel, -1);
+    return rows.map(toEntry);
+  }
+
+  /** Removes acknowledged entries in one transaction. */
+  remove(msgIds: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const msgId of msgIds) this.statements.remove.run(msgId);
+    })();
+  }
+
+  /** Drops every entry of a channel (it can no longer be delivered) and returns them. */
+  removeChannel(channel: string): OutboxEntry[] {
+    return this.statements.removeChannel.all(channel).map(toEntry);
+  }
+
+  count(channel: string): number {
+    return this.statements.count.get(channel)?.n ?? 0;
+  }
+
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const row of this.statements.counts.all()) counts[row.channel] = row.n;
+    return counts;
+  }
+}

@@ -1,0 +1,260 @@
+import { z } from "zod";
+import { Connection } from "../protocol/connection.js";
+import { ConnectionError, HychatError } from "../protocol/errors.js";
+import type { EventFrame } from "../protocol/frames.js";
+import type {
+  Address,
+  Role,
+  TrackerCommand,
+  TrackerEventBodies,
+  TrackerOkBodies,
+  TrackerRequestBodies,
+} from "../protocol/tracker-schemas.js";
+import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
+import type { Logger } from "../util/logger.js";
+import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "./dial.js";
+
+export interface TrackerSessionOptions {
+  address: Address;
+  /** How long one TCP connect may take (default 5 s). */
+  connectTimeoutMs?: number;
+  /** How long a request waits for its response, and for the tracker to be reachable (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Delays between redials while the tracker is unreachable. */
+  backoff?: BackoffOptions;
+  logger: Logger;
+}
+
+export interface TrackerSessionListener {
+  /** `true` once connected (and signed back in when a ticket is held), `false` when the link drops. */
+  state(connected: boolean): void;
+  channels(change: TrackerEventBodies["CHANNELS"]): void;
+  /** The tracker no longer accepts the ticket held (expired, or signed by another key). */
+  ticketRejected(error: HychatError): void;
+}
+
+/** Who this session is signed in as, and the ticket that proves it to hosts. */
+export interface TrackerCredentials {
+  username: string;
+  role: Role;
+  ticket: string;
+  expiresAt: string;
+  invisible: boolean;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+const channelsEvent = z.object({
+  channel: z.string(),
+  online: z.boolean(),
+  address: z.object({ host: z.string(), port: z.number().int() }).nullable(),
+});
+
+/**
+ * The peer's one connection to the tracker. It redials with backoff whenever the link drops and
+ * signs back in with `RESUME` and the ticket it holds, so a tracker restart goes unnoticed above it.
+ */
+export class TrackerSession {
+  private readonly options: TrackerSessionOptions;
+  private readonly listener: TrackerSessionListener;
+  private readonly loop: RetryLoop;
+  private readonly waiters = new Set<{ resolve(): void; reject(error: Error): void }>();
+  private connection: Connection | undefined;
+  private ready = false;
+  private closed = false;
+  private held: TrackerCredentials | undefined;
+  private afterClose: (() => void) | undefined;
+
+  constructor(options: TrackerSessionOptions, listener: TrackerSessionListener) {
+    this.options = options;
+    this.listener = listener;
+    this.loop = new RetryLoop(() => this.dial(), {
+      ...options.backoff,
+      onError: (error, delayMs) =>
+        options.logger.debug(
+          { tracker: addressKey(options.address), err: error, delayMs },
+          "tracker unreachable",
+        ),
+    });
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  get credentials(): TrackerCredentials | undefined {
+    return this.held;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Resolves once the tracker is reachable (and signed back in); rejects with TIMEOUT after `timeoutMs`. */
+  whenReady(timeoutMs: number = this.requestTimeoutMs): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.closed)
+      return Promise.reject(new ConnectionError("CONNECTION_CLOSED", "tracker session closed"));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiter.reject(
+          new ConnectionError(
+            "TIMEOUT",
+            `tracker ${addressKey(this.options.address)} unreachable for ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async request<C extends TrackerCommand>(
+    command: C,
+    body: TrackerRequestBodies[C],
+  ): Promise<TrackerOkBodies[C]> {
+    await this.whenReady();
+    const connection = this.connection;
+    if (connection === undefined) throw new ConnectionError("CONNECTION_CLOSED", "tracker connection closed");
+    return (await connection.request(command, body)) as unknown as TrackerOkBodies[C];
+  }
+
+  async signUp(username: string, password: string): Promise<TrackerCredentials> {
+    await this.request("SIGNUP", { username, password });
+    return this.signIn(username, password);
+  }
+
+  async signIn(username: string, password: string): Promise<TrackerCredentials> {
+    const reply = await this.request("SIGNIN", { username, password });
+    this.held = { ...reply, role: "user" };
+    return this.held;
+  }
+
+  async guest(name?: string): Promise<TrackerCredentials> {
+    const reply = await this.request("GUEST", name === undefined ? {} : { username: name });
+    this.held = { ...reply, role: "guest", invisible: false };
+    return this.held;
+  }
+
+  /** Signs in with a saved ticket; `invisible` is the setting last seen, which RESUME does not report. */
+  async resume(ticket: string, invisible: boolean): Promise<TrackerCredentials> {
+    const reply = await this.request("RESUME", { ticket });
+    this.held = { ...reply, ticket, invisible };
+    return this.held;
+  }
+
+  async setInvisible(invisible: boolean): Promise<boolean> {
+    const reply = await this.request("INVISIBLE", { invisible });
+    if (this.held !== undefined) this.held = { ...this.held, invisible: reply.invisible };
+    return reply.invisible;
+  }
+
+  /** Drops the identity: the connection is replaced by a fresh, anonymous one. */
+  forget(): void {
+    this.held = undefined;
+    const connection = this.connection;
+    if (connection === undefined || this.closed) return;
+    // Detached first, so no request goes out on the signed-in connection while it closes.
+    this.connection = undefined;
+    this.ready = false;
+    this.listener.state(false);
+    connection.close();
+    this.loop.start();
+  }
+
+  debugInfo(): Record<string, unknown> {
+    return {
+      address: addressKey(this.options.address),
+      connected: this.ready,
+      signedInAs: this.held?.username ?? null,
+      ticketExpiresAt: this.held?.expiresAt ?? null,
+      pendingRequests: this.connection?.pendingRequests ?? 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.loop.stop();
+    for (const waiter of [...this.waiters]) {
+      waiter.reject(new ConnectionError("CONNECTION_CLOSED", "tracker session closed"));
+    }
+    const connection = this.connection;
+    if (connection === undefined || connection.closed) return;
+    await new Promise<void>((resolve) => {
+      this.afterClose = resolve;
+      connection.close();
+    });
+  }
+
+  private get requestTimeoutMs(): number {
+    return this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  private async dial(): Promise<void> {
+    const socket = await dial(
+      this.options.address,
+      this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    );
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      { onEvent: (frame) => this.route(frame), onClose: (closed) => this.lost(closed) },
+      { requestTimeoutMs: this.requestTimeoutMs },
+    );
+    this.connection = connection;
+    const held = this.held;
+    if (held !== undefined) {
+      try {
+        await connection.request("RESUME", { ticket: held.ticket });
+      } catch (error) {
+        if (error instanceof HychatError && error.code === "BAD_TICKET") {
+          this.held = undefined;
+          this.listener.ticketRejected(error);
+        } else {
+          connection.destroy();
+          throw error;
+        }
+      }
+    }
+    if (connection.closed || this.connection !== connection)
+      throw new ConnectionError("CONNECTION_CLOSED", "tracker closed the connection");
+    this.ready = true;
+    for (const waiter of [...this.waiters]) waiter.resolve();
+    this.listener.state(true);
+  }
+
+  private route(frame: EventFrame): void {
+    if (frame.event !== "CHANNELS") return;
+    const parsed = channelsEvent.safeParse(frame.body);
+    if (parsed.success) this.listener.channels(parsed.data);
+    else this.options.logger.debug({ body: frame.body }, "ignored malformed CHANNELS event");
+  }
+
+  private lost(connection: Connection): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    const wasReady = this.ready;
+    this.ready = false;
+    if (this.closed) {
+      this.afterClose?.();
+      return;
+    }
+    if (wasReady) this.listener.state(false);
+    this.loop.start();
+  }
+}

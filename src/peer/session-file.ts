@@ -1,0 +1,68 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { TrackerCredentials } from "../client/tracker-session.js";
+import { anyUsernameSchema, nameKey } from "../protocol/names.js";
+
+/** Files of a peer's data dir: one directory per user, and the name of the last one signed in. */
+export const SESSION_FILE = "session.json";
+export const LAST_USER_FILE = "last-user";
+export const CLIENT_DB_FILE = "client.db";
+
+const savedSessionSchema = z.object({
+  username: z.string().min(1),
+  role: z.enum(["user", "guest"]),
+  ticket: z.string().min(1),
+  expiresAt: z.string(),
+  invisible: z.boolean(),
+});
+
+/** Where one user's state lives: `<dataDir>/<username lowercased>/`. */
+export function userDir(dataDir: string, username: string): string {
+  return join(dataDir, nameKey(username));
+}
+
+export function ensureUserDir(dataDir: string, username: string): string {
+  const dir = userDir(dataDir, username);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Saves the ticket (mode 0600: it lets anyone who reads it act as this user until it expires). */
+export function saveSession(dir: string, credentials: TrackerCredentials): void {
+  const file = join(dir, SESSION_FILE);
+  const { username, role, ticket, expiresAt, invisible } = credentials;
+  writeFileSync(file, `${JSON.stringify({ username, role, ticket, expiresAt, invisible })}\n`, {
+    mode: 0o600,
+  });
+  chmodSync(file, 0o600);
+}
+
+/** The saved session, or null when there is none or it cannot be read. */
+export function loadSession(dir: string): TrackerCredentials | null {
+  const file = join(dir, SESSION_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const parsed = savedSessionSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export function deleteSession(dir: string): void {
+  rmSync(join(dir, SESSION_FILE), { force: true });
+}
+
+export function saveLastUser(dataDir: string, username: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, LAST_USER_FILE), `${username}\n`, { mode: 0o600 });
+}
+
+export function loadLastUser(dataDir: string): string | null {
+  const file = join(dataDir, LAST_USER_FILE);
+  if (!existsSync(file)) return null;
+  const name = readFileSync(file, "utf8").trim();
+  // The name becomes a directory name: accept only what the protocol allows as a user name.
+  return anyUsernameSchema.safeParse(name).success ? name : null;
+}

@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { type AddressInfo, createServer, type Server } from "node:net";
+import { after, describe, test } from "node:test";
+import type { HostEvent } from "../../src/client/host-replies.js";
+import { type HostChannelListener, HostSessionPool } from "../../src/client/host-session.js";
+import { Connection } from "../../src/protocol/connection.js";
+import type { Address } from "../../src/protocol/tracker-schemas.js";
+import { silentLogger } from "../../src/util/logger.js";
+
+const BACKOFF = { initialMs: 2, maxMs: 10, jitter: 0 };
+
+/** A minimal host: answers PING, and lets the test push events and drop connections. */
+class FakeHost {
+  readonly connections = new Set<Connection>();
+  accepted = 0;
+  private server: Server | undefined;
+
+  async listen(port = 0): Promise<Address> {
+    const server = createServer((socket) => {
+      this.accepted += 1;
+      const connection = new Connection(socket, {
+        onRequest: (frame, conn) => conn.reply(frame.id, "OK", { time: new Date().toISOString() }),
+        onClose: (closed) => this.connections.delete(closed),
+      });
+      this.connections.add(connection);
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    this.server = server;
+    return { host: "127.0.0.1", port: (server.address() as AddressInfo).port };
+  }
+
+  broadcast(event: string, body: object): void {
+    for (const connection of this.connections) connection.event(event, body);
+  }
+
+  dropAll(): void {
+    for (const connection of this.connections) connection.destroy();
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.dropAll();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Records what a session tells one channel, and lets a test wait for a count of each. */
+class Recorder implements HostChannelListener {
+  ups = 0;
+  downs = 0;
+  readonly events: HostEvent[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  up(): void {
+    this.ups += 1;
+    this.wake();
+  }
+  down(): void {
+    this.downs += 1;
+    this.wake();
+  }
+  event(event: HostEvent): void {
+    this.events.push(event);
+    this.wake();
+  }
+
+  until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (check()) return resolve();
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error("condition not reached in time"));
+      }, timeoutMs);
+      const waiter = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+function message(channel: string, seq: number) {
+  return {
+    channel,
+    seq,
+    msgId: `m${seq}`,
+    from: "alice",
+    text: `hi ${seq}`,
+    ts: new Date().toISOString(),
+    sentAt: null,
+  };
+}
+
+describe("host session", () => {
+  const hosts: FakeHost[] = [];
+  const pools: HostSessionPool[] = [];
+  after(async () => {
+    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(hosts.map((host) => host.close()));
+  });
+
+  function newPool(): HostSessionPool {
+    const pool = new HostSessionPool({ backoff: BACKOFF, logger: silentLogger, requestTimeoutMs: 5_000 });
+    pools.push(pool);
+    return pool;
+  }
+
+  test("client - channels on one host share one connection and get only their own events", async () => {
+    const host = new FakeHost();
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const a = new Recorder();
+    const b = new Recorder();
+    const session = pool.get(address);
+    session.attach("a", a);
+    assert.equal(pool.get(address), session);
+    session.attach("b", b);
+    await a.until(() => session.connected);
+    assert.equal(host.accepted, 1);
+    assert.ok(typeof (await session.request("PING", {})).time === "string");
+    host.broadcast("MESSAGE", message("a", 1));
+    host.broadcast("MESSAGE", message("b", 1));
+    host.broadcast("MESSAGE", { channel: "a", seq: "not a number" });
+    host.broadcast("NONSENSE", { channel: "a" });
+    host.broadcast("MESSAGE", message("a", 2));
+    await a.until(() => a.events.length === 2);
+    await b.until(() => b.events.length === 1);
+    assert.deepEqual(
+      a.events.map((event) => (event.event === "MESSAGE" ? event.body.seq : -1)),
+      [1, 2],
+    );
+  });
+
+  test("client - a dropped connection is redialed with backoff, also after the host was down a while", async () => {
+    const host = new FakeHost();
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const channel = new Recorder();
+    const session = pool.get(address);
+    session.attach("c", channel);
+    await channel.until(() => channel.ups === 1);
+
+    host.dropAll();
+    await channel.until(() => channel.downs >= 1 && channel.ups === 2);
+    assert.equal(host.accepted, 2);
+
+    await host.close();
+    await channel.until(() => channel.downs >= 3);
+    assert.equal(session.connected, false);
+    await host.listen(address.port);
+    session.retryNow();
+    await channel.until(() => channel.ups === 3);
+    assert.equal(session.connected, true);
+  });
+
+  test("client - a session closes once its last channel detaches", async () => {
+    const host = new FakeHost();
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const channel = new Recorder();
+    const session = pool.get(address);
+    session.attach("d", channel);
+    await channel.until(() => channel.ups === 1);
+    session.detach("d", channel);
+    assert.deepEqual(pool.all(), []);
+    await pool.close();
+    assert.equal(session.connected, false);
+    await assert.rejects(session.request("PING", {}), { code: "CONNECTION_CLOSED" });
+    assert.notEqual(pool.get(address), session);
+  });
+});

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { TrackerSession, type TrackerSessionListener } from "../../src/client/tracker-session.js";
+import type { HychatError } from "../../src/protocol/errors.js";
+import type { Address, TrackerEventBodies } from "../../src/protocol/tracker-schemas.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
+
+const BACKOFF = { initialMs: 2, maxMs: 20, jitter: 0 };
+
+class Recorder implements TrackerSessionListener {
+  readonly states: boolean[] = [];
+  readonly changes: TrackerEventBodies["CHANNELS"][] = [];
+  readonly rejected: HychatError[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  state(connected: boolean): void {
+    this.states.push(connected);
+    this.wake();
+  }
+  channels(change: TrackerEventBodies["CHANNELS"]): void {
+    this.changes.push(change);
+    this.wake();
+  }
+  ticketRejected(error: HychatError): void {
+    this.rejected.push(error);
+    this.wake();
+  }
+
+  until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (check()) return resolve();
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error("condition not reached in time"));
+      }, timeoutMs);
+      const waiter = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+describe("tracker session", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  function session(address: Address, listener: Recorder, requestTimeoutMs = 5_000): TrackerSession {
+    const created = new TrackerSession(
+      { address, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger },
+      listener,
+    );
+    cleanups.push(() => created.close());
+    created.start();
+    return created;
+  }
+
+  test("client - signs in, and signs back in with RESUME after a tracker restart", async () => {
+    const first = await startTestTracker();
+    let tracker: TestTracker = first;
+    cleanups.push(() => tracker.close());
+    const listener = new Recorder();
+    const tracked = session(first.address, listener);
+    const credentials = await tracked.signUp("resumer", TEST_PASSWORD);
+    assert.equal(credentials.username, "resumer");
+    assert.equal(credentials.role, "user");
+    await first.tracker.close();
+    await listener.until(() => listener.states.includes(false));
+    tracker = await startTestTracker({ dataDir: first.dataDir, port: first.address.port });
+    await listener.until(() => listener.states.at(-1) === true && listener.states.length >= 3);
+    assert.deepEqual(listener.states, [true, false, true]);
+    assert.equal(tracked.credentials?.username, "resumer");
+    const online = await tracked.request("ONLINE", {});
+    assert.deepEqual(
+      online.users.map((user) => user.username),
+      ["resumer"],
+    );
+    assert.deepEqual(listener.rejected, []);
+  });
+
+  test("client - a ticket the restarted tracker does not accept is reported and dropped", async () => {
+    const first = await startTestTracker();
+    let tracker: TestTracker = first;
+    cleanups.push(() => tracker.close());
+    const listener = new Recorder();
+    const tracked = session(first.address, listener);
+    await tracked.guest("wanderer");
+    await first.close();
+    // A fresh data dir means a new signing key: the old ticket no longer verifies.
+    tracker = await startTestTracker({ port: first.address.port });
+    await listener.until(() => listener.rejected.length === 1);
+    assert.equal(listener.rejected[0]?.code, "BAD_TICKET");
+    assert.equal(tracked.credentials, undefined);
+  });
+
+  test("client - requests wait for an unreachable tracker only up to their timeout", async () => {
+    const down = await startTestTracker();
+    const address = down.address;
+    await down.close();
+    const listener = new Recorder();
+    const tracked = session(address, listener, 200);
+    await assert.rejects(tracked.request("LIST", {}), { code: "TIMEOUT" });
+    await tracked.close();
+    await assert.rejects(tracked.whenReady(), { code: "CONNECTION_CLOSED" });
+  });
+});

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Peer } from "../../src/peer/peer.js";
+import { HychatError } from "../../src/protocol/errors.js";
+import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
+import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+
+describe("peer chat", () => {
+  let tracker: TestTracker;
+  const dirs = tempDir("hychat-peer-chat-");
+  const peers: Peer[] = [];
+
+  before(async () => {
+    tracker = await startTestTracker();
+  });
+  after(async () => {
+    await Promise.all(peers.map((peer) => peer.close()));
+    await tracker.close();
+    dirs.remove();
+  });
+
+  async function peer(): Promise<Peer> {
+    const opened = await openPeer(tracker.address, dirs.path);
+    peers.push(opened);
+    return opened;
+  }
+
+  test("peer - two peers chat: each message once, in order, both see it", async () => {
+    const alice = await peer();
+    const bob = await peer();
+    const aliceLog = new EventLog(alice);
+    const bobLog = new EventLog(bob);
+    await alice.signUp("alice", TEST_PASSWORD);
+    await bob.signUp("bob", TEST_PASSWORD);
+    const hosted = await alice.host("lobby");
+    assert.equal(hosted.name, "lobby");
+    assert.equal(alice.joinedChannels()[0]?.state, "online");
+    const joined = await bob.join("lobby");
+    assert.equal(joined.state, "online");
+    assert.equal(joined.owner, "alice");
+
+    const first = await alice.send("lobby", "hello bob");
+    assert.equal(first.status, "delivered");
+    assert.equal(first.seq, 1);
+    const second = await bob.send("lobby", "hello alice");
+    assert.deepEqual([second.status, second.seq], ["delivered", 2]);
+    await alice.send("lobby", "how are you?");
+
+    await bobLog.waitForCount("message", 3);
+    await aliceLog.waitForCount("message", 3);
+    const expected = ["hello bob", "hello alice", "how are you?"];
+    assert.deepEqual(messageTexts(bobLog, "lobby"), expected);
+    assert.deepEqual(messageTexts(aliceLog, "lobby"), expected);
+    assert.deepEqual(
+      aliceLog.of("message").map((event) => event.own),
+      [true, false, true],
+    );
+    assert.deepEqual(
+      aliceLog.of("delivered").map((event) => event.seq),
+      [1, 3],
+    );
+    assert.equal(alice.outbox().length, 0);
+    assert.equal(bob.joinedChannels()[0]?.unread, 2);
+    bob.markRead("lobby");
+    assert.equal(bob.joinedChannels()[0]?.unread, 0);
+    await aliceLog.waitFor("presence", (event) => event.username === "bob" && event.status === "online");
+    assert.deepEqual(
+      alice
+        .members("lobby")
+        .map((member) => member.username)
+        .sort(),
+      ["alice", "bob"],
+    );
+    const page = await bob.history("lobby", { before: 3, limit: 10 });
+    assert.deepEqual(
+      page.messages.map((message) => message.seq),
+      [1, 2],
+    );
+  });
+
+  test("peer - sending to a channel not joined yet joins it first", async () => {
+    const owner = await peer();
+    await owner.signUp("nora", TEST_PASSWORD);
+    await owner.host("drop-in");
+    const visitor = await peer();
+    await visitor.signUp("quinn", TEST_PASSWORD);
+    const outcome = await visitor.send("drop-in", "hi, just arrived");
+    assert.equal(outcome.status, "delivered");
+    assert.deepEqual(
+      visitor.joinedChannels().map((channel) => [channel.name, channel.state, channel.pending]),
+      [["drop-in", "online", 0]],
+    );
+    await assert.rejects(visitor.send("nowhere", "hello?"), { code: "NO_SUCH_CHANNEL" });
+    assert.deepEqual(visitor.outbox(), []);
+  });
+
+  test("peer - a guest reads a channel but sending fails with GUEST_READ_ONLY", async () => {
+    const owner = await peer();
+    await owner.signUp("gina", TEST_PASSWORD);
+    await owner.host("readers");
+    await owner.send("readers", "welcome");
+    const guest = await peer();
+    const guestLog = new EventLog(guest);
+    const identity = await guest.guest("reader");
+    assert.deepEqual(identity, { username: "guest-reader", role: "guest", invisible: false });
+    const joined = await guest.join("readers");
+    assert.equal(joined.role, "guest");
+    const joinedEvent = await guestLog.waitFor("joined");
+    assert.deepEqual(
+      joinedEvent.history.map((message) => message.text),
+      ["welcome"],
+    );
+    await owner.send("readers", "second");
+    await guestLog.waitFor("message", (event) => event.message.text === "second");
+    await assert.rejects(guest.send("readers", "may I?"), (error: unknown) => {
+      return error instanceof HychatError && error.code === "GUEST_READ_ONLY";
+    });
+    assert.equal(guest.outbox().length, 0);
+  });
+
+  test("peer - text is checked before it reaches the outbox", async () => {
+    const sender = await peer();
+    await sender.signUp("texter", TEST_PASSWORD);
+    await sender.host("texts");
+    await assert.rejects(sender.send("texts", "   "), { code: "EMPTY_TEXT" });
+    await assert.rejects(sender.send("texts", "x".repeat(4001)), { code: "TEXT_TOO_LONG" });
+    const emoji = "\u{1F600}".repeat(4000);
+    assert.equal((await sender.send("texts", emoji)).status, "delivered");
+    assert.equal(sender.outbox().length, 0);
+  });
+
+  test("peer - a message the host refuses for good is reported as a notice and dropped", async () => {
+    const owner = await peer();
+    await owner.signUp("moira", TEST_PASSWORD);
+    await owner.host("announcements", { moderated: true });
+    const member = await peer();
+    const memberLog = new EventLog(member);
+    await member.signUp("mick", TEST_PASSWORD);
+    await member.join("announcements");
+    await assert.rejects(member.send("announcements", "can I talk?"), { code: "NOT_AUTHORIZED" });
+    const notice = await memberLog.waitFor("notice", (event) => event.code === "NOT_AUTHORIZED");
+    assert.equal(notice.level, "error");
+    assert.equal(member.outbox().length, 0);
+    assert.deepEqual(await owner.authorize("announcements", "mick", true), ["mick"]);
+    const outcome = await member.send("announcements", "thanks");
+    assert.equal(outcome.status, "delivered");
+  });
+
+  test("peer - turning a channel private evicts members with a left event (PRIVATE_CHANNEL)", async () => {
+    const owner = await peer();
+    await owner.signUp("olga", TEST_PASSWORD);
+    await owner.host("club");
+    const member = await peer();
+    const memberLog = new EventLog(member);
+    await member.signUp("pete", TEST_PASSWORD);
+    await member.join("club");
+    assert.deepEqual(await owner.setView("club", "private"), { view: "private", moderated: false });
+    const left = await memberLog.waitFor("left");
+    assert.deepEqual(left, { type: "left", channel: "club", reason: "PRIVATE_CHANNEL" });
+    assert.equal(member.joinedChannels().length, 0);
+    await assert.rejects(member.join("club"), { code: "PRIVATE_CHANNEL" });
+    await owner.authorize("club", "pete", true);
+    assert.equal((await member.join("club")).state, "online");
+    const info = await member.channelInfo("club");
+    assert.equal(info.view, "private");
+  });
+});

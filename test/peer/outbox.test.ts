@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Peer } from "../../src/peer/peer.js";
+import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
+import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+
+describe("peer outbox", () => {
+  let tracker: TestTracker;
+  const dirs = tempDir("hychat-peer-outbox-");
+  const open = new Set<Peer>();
+
+  before(async () => {
+    tracker = await startTestTracker();
+  });
+  after(async () => {
+    await Promise.all([...open].map((peer) => peer.close()));
+    await tracker.close();
+    dirs.remove();
+  });
+
+  async function peer(options: Parameters<typeof openPeer>[2] = {}): Promise<Peer> {
+    const opened = await openPeer(tracker.address, dirs.path, options);
+    open.add(opened);
+    return opened;
+  }
+
+  async function closePeer(target: Peer): Promise<void> {
+    open.delete(target);
+    await target.close();
+  }
+
+  test("peer - sends queue while the host is down and are delivered once, in order, when it returns", async () => {
+    let owner = await peer();
+    await owner.signUp("hannah", TEST_PASSWORD);
+    const hosted = await owner.host("queue");
+    const port = hosted.address?.port as number;
+    const sender = await peer();
+    const senderLog = new EventLog(sender);
+    await sender.signUp("sam", TEST_PASSWORD);
+    await sender.join("queue");
+    assert.equal((await sender.send("queue", "before")).status, "delivered");
+
+    await closePeer(owner);
+    await senderLog.waitFor("link", (event) => event.state === "unreachable");
+    const texts = ["one", "two", "three", "four"];
+    for (const text of texts) {
+      const outcome = await sender.send("queue", text);
+      assert.equal(outcome.status, "queued");
+    }
+    assert.equal(sender.joinedChannels()[0]?.pending, 4);
+    assert.deepEqual(
+      sender.outbox("queue").map((entry) => entry.text),
+      texts,
+    );
+    const positions = sender.outbox("queue").map((entry) => entry.position);
+    assert.deepEqual(
+      positions,
+      [...positions].sort((a, b) => a - b),
+    );
+
+    owner = await peer({ hostListen: { host: "127.0.0.1", port } });
+    const ownerLog = new EventLog(owner);
+    assert.equal((await owner.resume("hannah"))?.username, "hannah");
+    await senderLog.waitForCount("delivered", 5);
+    assert.equal(sender.outbox().length, 0);
+    assert.deepEqual(
+      senderLog.of("delivered").map((event) => event.seq),
+      [1, 2, 3, 4, 5],
+    );
+    await senderLog.waitForCount("message", 5);
+    assert.deepEqual(messageTexts(senderLog, "queue"), ["before", ...texts]);
+    // The owner sees each message once: in its rejoin history or as a live event.
+    const joined = await ownerLog.waitFor("joined");
+    const fromHistory = joined.history.map((message) => message.text);
+    await ownerLog.waitForCount(
+      "message",
+      texts.length - fromHistory.filter((text) => text !== "before").length,
+    );
+    const ownerSeen = [...fromHistory, ...messageTexts(ownerLog, "queue")].filter(
+      (text) => text !== "before",
+    );
+    assert.deepEqual(ownerSeen, texts);
+    const page = await owner.history("queue", { before: 100, limit: 50 });
+    assert.deepEqual(
+      page.messages.map((message) => message.seq),
+      [1, 2, 3, 4, 5],
+    );
+  });
+
+  test("peer - the outbox survives a restart of the sending peer", async () => {
+    let owner = await peer();
+    await owner.signUp("rita", TEST_PASSWORD);
+    const hosted = await owner.host("durable");
+    const port = hosted.address?.port as number;
+    let sender = await peer();
+    await sender.signUp("steve", TEST_PASSWORD);
+    await sender.join("durable");
+    await closePeer(owner);
+    for (const text of ["a", "b", "c"]) assert.equal((await sender.send("durable", text)).status, "queued");
+    await closePeer(sender);
+
+    sender = await peer();
+    const senderLog = new EventLog(sender);
+    assert.equal((await sender.resume())?.username, "steve");
+    assert.equal(sender.outbox("durable").length, 3);
+    owner = await peer({ hostListen: { host: "127.0.0.1", port } });
+    await owner.resume("rita");
+    await senderLog.waitForCount("delivered", 3);
+    assert.equal(sender.outbox().length, 0);
+    const page = await owner.history("durable", { before: 100, limit: 10 });
+    assert.deepEqual(
+      page.messages.map((message) => [message.from, message.text]),
+      [
+        ["steve", "a"],
+        ["steve", "b"],
+        ["steve", "c"],
+      ],
+    );
+  });
+});
