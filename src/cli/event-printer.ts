@@ -1,0 +1,211 @@
+import type { HostedChannel, Identity, JoinedChannel, PeerEvent } from "../peer/types.js";
+import type { ChatMessage } from "../protocol/host-schemas.js";
+import type { Role, View } from "../protocol/tracker-schemas.js";
+import type { Output } from "./format.js";
+
+/** Outbox entries remembered so their acknowledgement is shown once (oldest forgotten first). */
+export const MAX_TRACKED_PENDING = 1000;
+
+const REMOVAL_TEXT = {
+  PRIVATE_CHANNEL: "the channel became private",
+  REVOKED: "your access was revoked",
+  CHANNEL_CLOSED: "the host closed the channel",
+} as const;
+
+/** What the printer needs to know about the session it prints for. */
+export interface PrinterFocus {
+  /** The channel the user is looking at: its messages are marked read as they are printed. */
+  current(): string | null;
+  markRead(channel: string): void;
+  username(): string | null;
+}
+
+interface PendingShown {
+  channel: string;
+  text: string;
+  /** Set once the acknowledgement was printed; the second of `delivered`/`message` is then silent. */
+  acknowledged: boolean;
+}
+
+/**
+ * Turns the peer's event stream into short lines. A command that learns the same fact from its
+ * own result reports it through the same method, so each change is printed once.
+ */
+export class EventPrinter {
+  private readonly pending = new Map<string, PendingShown>();
+  private readonly hosted = new Map<string, { listed: boolean; everListed: boolean }>();
+  private readonly settingsShown = new Map<string, string>();
+  private identityShown: string | undefined;
+  private trackerDown = false;
+
+  constructor(
+    private readonly out: Output,
+    private readonly focus: PrinterFocus,
+  ) {}
+
+  handle(event: PeerEvent): void {
+    switch (event.type) {
+      case "identity":
+        this.identity(event.identity);
+        return;
+      case "tracker":
+        this.tracker(event.state);
+        return;
+      case "directory":
+        return;
+      case "joined":
+        this.joined(event.channel, event.history);
+        return;
+      case "left":
+        this.left(event.channel, event.reason);
+        return;
+      case "link":
+        this.out.notice(`[${event.channel}] host ${event.state === "online" ? "reachable" : event.state}`);
+        return;
+      case "message":
+        this.message(event.message, event.own);
+        return;
+      case "queued":
+        // Every send passes through the outbox; only one that stays there is shown (by `/send`).
+        return;
+      case "delivered":
+        this.acknowledge(event.msgId, event.seq);
+        return;
+      case "presence":
+        this.presence(event.channel, event.username, event.role, event.status);
+        return;
+      case "settings":
+        this.settings(event.channel, event.view, event.moderated);
+        return;
+      case "hosting":
+        this.hosting(event.channel);
+        return;
+      case "unhosted":
+        this.unhosted(event.channel);
+        return;
+      case "notice":
+        this.notice(event.level, event.text, event.code);
+        return;
+    }
+  }
+
+  identity(identity: Identity | null): void {
+    const key = identity === null ? "" : `${identity.username}/${identity.role}/${identity.invisible}`;
+    if (key === this.identityShown) return;
+    const previous = this.identityShown;
+    this.identityShown = key;
+    if (identity === null) {
+      if (previous !== undefined && previous !== "") this.out.notice("signed out");
+      return;
+    }
+    const [previousName] = (previous ?? "").split("/");
+    if (previousName === identity.username && identity.role === "user") {
+      this.out.notice(identity.invisible ? "you are now invisible" : "you are now visible");
+      return;
+    }
+    this.out.line(
+      `signed in as ${identity.username} (${identity.role}${identity.invisible ? ", invisible" : ""})`,
+    );
+  }
+
+  joined(channel: JoinedChannel, history: readonly ChatMessage[]): void {
+    const members = `${channel.members.length} online`;
+    const flags = [channel.view, channel.moderated ? "moderated" : null, members].filter((x) => x !== null);
+    this.out.line(`joined ${channel.name} (owner ${channel.owner}, ${flags.join(", ")})`);
+    if (channel.role === "guest") this.out.notice(`[${channel.name}] guests can read but not send`);
+    if (channel.state !== "online") {
+      this.out.notice(
+        `[${channel.name}] host ${channel.state}; messages wait in the outbox until it is back`,
+      );
+    }
+    for (const message of history) this.out.message(message, { own: false });
+    if (this.focus.current() === channel.name) this.focus.markRead(channel.name);
+  }
+
+  left(channel: string, reason: "user" | keyof typeof REMOVAL_TEXT): void {
+    this.settingsShown.delete(channel);
+    if (reason === "user") this.out.line(`left ${channel}`);
+    else this.out.line(`removed from ${channel}: ${REMOVAL_TEXT[reason]} (${reason})`);
+  }
+
+  message(message: ChatMessage, own: boolean): void {
+    const shown = own ? this.pending.get(message.msgId) : undefined;
+    if (shown !== undefined) {
+      if (shown.acknowledged) this.pending.delete(message.msgId);
+      else this.acknowledge(message.msgId, message.seq);
+      return;
+    }
+    this.out.message(message, { own });
+    if (this.focus.current() === message.channel) this.focus.markRead(message.channel);
+  }
+
+  /** A message that stayed in the outbox: shown as pending until its host acknowledges it. */
+  queued(channel: string, msgId: string, sentAt: string, text: string): void {
+    if (this.pending.has(msgId)) return;
+    if (this.pending.size >= MAX_TRACKED_PENDING) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.pending.delete(oldest);
+    }
+    this.pending.set(msgId, { channel, text, acknowledged: false });
+    this.out.pending(channel, sentAt, this.focus.username() ?? "you", text);
+  }
+
+  /** An outbox entry acknowledged by its host: printed once, whichever event comes first. */
+  acknowledge(msgId: string, seq: number): void {
+    const shown = this.pending.get(msgId);
+    if (shown === undefined) return;
+    if (shown.acknowledged) {
+      this.pending.delete(msgId);
+      return;
+    }
+    shown.acknowledged = true;
+    this.out.delivered(shown.channel, seq, shown.text);
+  }
+
+  presence(channel: string, username: string, role: Role, status: "online" | "offline"): void {
+    const who = role === "guest" ? `${username} (guest)` : username;
+    this.out.notice(`[${channel}] ${who} is ${status}`);
+  }
+
+  settings(channel: string, view: View, moderated: boolean): void {
+    const text = `${view}, ${moderated ? "moderated" : "not moderated"}`;
+    if (this.settingsShown.get(channel) === text) return;
+    this.settingsShown.set(channel, text);
+    this.out.notice(`[${channel}] now ${text}`);
+  }
+
+  /** `hosting NAME on H:P` once the tracker lists it; later changes of the listing as notices. */
+  hosting(channel: HostedChannel): void {
+    const before = this.hosted.get(channel.name);
+    const listed = channel.listed && channel.address !== null;
+    this.hosted.set(channel.name, { listed, everListed: (before?.everListed ?? false) || listed });
+    if (listed && before?.everListed !== true) {
+      this.out.line(`hosting ${channel.name} on ${channel.address?.host}:${channel.address?.port}`);
+    } else if (listed && before?.listed === false) {
+      this.out.notice(`${channel.name} listed again on ${channel.address?.host}:${channel.address?.port}`);
+    } else if (!listed && before?.listed === true) {
+      this.out.notice(`${channel.name} not listed: the tracker is unreachable, retrying`);
+    }
+  }
+
+  unhosted(channel: string): void {
+    if (!this.hosted.delete(channel)) return;
+    this.out.line(`stopped hosting ${channel}`);
+  }
+
+  private tracker(state: "connected" | "disconnected"): void {
+    if (state === "disconnected" && !this.trackerDown) {
+      this.trackerDown = true;
+      this.out.notice("tracker unreachable, retrying");
+    } else if (state === "connected" && this.trackerDown) {
+      this.trackerDown = false;
+      this.out.notice("tracker reachable again");
+    }
+  }
+
+  private notice(level: "info" | "warn" | "error", text: string, code: string | undefined): void {
+    if (level === "error") this.out.error(code ?? "INTERNAL_ERROR", text);
+    else if (level === "warn") this.out.warn(text);
+    else this.out.notice(text);
+  }
+}

@@ -1,0 +1,102 @@
+import { InvalidArgumentError, Option } from "commander";
+import { CHANNEL_PATTERN, GUEST_PREFIX, USERNAME_PATTERN } from "../protocol/names.js";
+import type { Address } from "../protocol/tracker-schemas.js";
+import type { LogLevel } from "../util/logger.js";
+
+/** Flag parsers and flags shared by the `peer` and `up` subcommands. */
+
+export const DEFAULT_TRACKER_HOST = "127.0.0.1";
+export const DEFAULT_TRACKER_PORT = 22236;
+export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** A TCP port; `allowZero` for listening ports, where 0 lets the OS pick. */
+export function portParser(allowZero: boolean): (value: string) => number {
+  return (value) => {
+    const port = Number(value);
+    if (!/^\d+$/.test(value) || port > 65535 || (port === 0 && !allowZero)) {
+      throw new InvalidArgumentError(`not a port number (${allowZero ? 0 : 1}..65535)`);
+    }
+    return port;
+  };
+}
+
+/** `HOST:PORT`, `[IPv6]:PORT`. */
+export function parseHostPort(value: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value);
+  const host = match?.[1] ?? match?.[2];
+  if (match === null || host === undefined) throw new InvalidArgumentError("expected HOST:PORT");
+  return { host, port: portParser(false)(match[3] ?? "") };
+}
+
+export function parseChannelName(value: string, previous: string[] | undefined): string[] {
+  if (!CHANNEL_PATTERN.test(value))
+    throw new InvalidArgumentError("channel names are 1-64 of A-Z a-z 0-9 _ . -");
+  return [...(previous ?? []), value];
+}
+
+export function parseUsername(value: string): string {
+  if (!USERNAME_PATTERN.test(value))
+    throw new InvalidArgumentError("usernames are 1-32 of A-Z a-z 0-9 _ . -");
+  if (value.toLowerCase().startsWith(GUEST_PREFIX)) {
+    throw new InvalidArgumentError(`accounts may not begin with ${GUEST_PREFIX}; use --guest NAME`);
+  }
+  return value;
+}
+
+export function parseGuestName(value: string): string {
+  const name = value.toLowerCase().startsWith(GUEST_PREFIX) ? value.slice(GUEST_PREFIX.length) : value;
+  if (!USERNAME_PATTERN.test(name))
+    throw new InvalidArgumentError("guest names are 1-32 of A-Z a-z 0-9 _ . -");
+  return name;
+}
+
+/** An environment variable name (the password is read from it, never from the command line). */
+export function parseEnvName(value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value))
+    throw new InvalidArgumentError("not an environment variable name");
+  return value;
+}
+
+export function logLevelOption(): Option {
+  return new Option("--log-level <level>", "log level (logs go to standard error or --log-file)").choices(
+    LOG_LEVELS,
+  );
+}
+
+export function logFileOption(): Option {
+  return new Option("--log-file <file>", "append logs to this file instead of standard error");
+}
+
+/** The flags that decide how a peer identifies itself. */
+export interface LoginFlags {
+  username?: string;
+  passwordEnv?: string;
+  signup?: boolean;
+  guest?: string | true;
+}
+
+/**
+ * `--username`, `--password-env`, `--guest`, and `--signup` unless every sign-in is a sign-up
+ * (`up`); `usernameDefault` is shown in the help.
+ */
+export function loginOptions(options: {
+  usernameDefault?: { value: string; description: string };
+  signupFlag: boolean;
+}): Option[] {
+  const username = new Option("--username <user>", "sign in as this user").argParser(parseUsername);
+  if (options.usernameDefault !== undefined) {
+    username.default(options.usernameDefault.value, options.usernameDefault.description);
+  }
+  const signup = new Option("--signup", "create the account, or sign in when it exists with this password");
+  return [
+    username,
+    new Option(
+      "--password-env <var>",
+      "read the password from this environment variable (else a hidden prompt on a terminal)",
+    ).argParser(parseEnvName),
+    ...(options.signupFlag ? [signup] : []),
+    new Option("--guest [name]", "enter as guest-NAME (read only); the tracker picks a name if none is given")
+      .argParser(parseGuestName)
+      .conflicts(["username", "passwordEnv", "signup"]),
+  ];
+}

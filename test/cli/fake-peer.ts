@@ -1,0 +1,244 @@
+import type {
+  ChannelInfo,
+  DebugInfo,
+  HistoryPage,
+  HostedChannel,
+  Identity,
+  JoinedChannel,
+  OutboxEntry,
+  PeerApi,
+  PeerEvent,
+  PeerEventListener,
+  SendOutcome,
+} from "../../src/peer/types.js";
+import { wireError } from "../../src/protocol/errors.js";
+import type { ChatMessage, MemberInfo } from "../../src/protocol/host-schemas.js";
+import type { ChannelListing, Role, View } from "../../src/protocol/tracker-schemas.js";
+
+/**
+ * A test double of the peer facade: an in-memory directory and channels, no sockets. Every call
+ * is recorded in `calls`; `reachable = false` makes sends go to the outbox until `deliverOutbox()`.
+ */
+export class FakePeer implements PeerApi {
+  identity: Identity | null = null;
+  readonly calls: string[] = [];
+  readonly directory: ChannelListing[] = [];
+  reachable = true;
+  private readonly listeners = new Set<PeerEventListener>();
+  private readonly joined = new Map<string, JoinedChannel>();
+  private readonly messages = new Map<string, ChatMessage[]>();
+  private readonly hosted = new Map<string, HostedChannel>();
+  private readonly pending: OutboxEntry[] = [];
+  /** Per channel, the lowest seq shown so far: where paging back continues. */
+  private readonly oldestSeen = new Map<string, number>();
+  private nextId = 1;
+
+  subscribe(listener: PeerEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: PeerEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  async signUp(username: string, password: string): Promise<Identity> {
+    this.calls.push(`signUp ${username} ${password}`);
+    return this.setIdentity({ username, role: "user", invisible: false });
+  }
+
+  async signIn(username: string, password: string): Promise<Identity> {
+    this.calls.push(`signIn ${username} ${password}`);
+    if (password !== "secret-password") throw wireError("BAD_CREDENTIALS", "wrong username or password");
+    return this.setIdentity({ username, role: "user", invisible: false });
+  }
+
+  async guest(name?: string): Promise<Identity> {
+    this.calls.push(`guest ${name ?? ""}`);
+    return this.setIdentity({ username: `guest-${name ?? "x1"}`, role: "guest", invisible: false });
+  }
+
+  async signOut(): Promise<void> {
+    this.calls.push("signOut");
+    this.joined.clear();
+    this.identity = null;
+    this.emit({ type: "identity", identity: null });
+  }
+
+  async listChannels(): Promise<ChannelListing[]> {
+    return this.directory;
+  }
+
+  async onlineUsers(): Promise<{ username: string; role: Role }[]> {
+    return this.identity === null ? [] : [{ username: this.identity.username, role: this.identity.role }];
+  }
+
+  async setInvisible(invisible: boolean): Promise<void> {
+    if (this.identity === null) throw wireError("NOT_SIGNED_IN", "sign in first");
+    this.setIdentity({ ...this.identity, invisible });
+  }
+
+  async host(channel: string, settings: { view?: View; moderated?: boolean } = {}): Promise<HostedChannel> {
+    const hosted: HostedChannel = {
+      name: channel,
+      view: settings.view ?? "public",
+      moderated: settings.moderated ?? false,
+      address: { host: "127.0.0.1", port: 40000 },
+      listed: true,
+      members: 0,
+    };
+    this.hosted.set(channel, hosted);
+    this.emit({ type: "hosting", channel: hosted });
+    return hosted;
+  }
+
+  async unhost(channel: string): Promise<void> {
+    if (!this.hosted.delete(channel)) throw wireError("NO_SUCH_CHANNEL", `no channel ${channel}`);
+    this.emit({ type: "unhosted", channel });
+  }
+
+  hostedChannels(): HostedChannel[] {
+    return [...this.hosted.values()];
+  }
+
+  async join(name: string): Promise<JoinedChannel> {
+    const listing = this.directory.find((item) => item.name === name);
+    if (listing === undefined) throw wireError("NO_SUCH_CHANNEL", `no channel ${name}`);
+    const history = this.messages.get(name) ?? [];
+    const channel: JoinedChannel = {
+      name,
+      owner: listing.owner,
+      view: listing.view,
+      moderated: listing.moderated,
+      role: this.identity?.role ?? "guest",
+      state: this.reachable ? "online" : "unreachable",
+      members: [],
+      lastSeq: history.length,
+      latestSeq: history.length,
+      unread: 0,
+      pending: 0,
+    };
+    this.joined.set(name, channel);
+    const recent = history.slice(-50);
+    this.oldestSeen.set(name, recent[0]?.seq ?? history.length + 1);
+    this.emit({ type: "joined", channel, history: recent });
+    return channel;
+  }
+
+  async leave(channel: string): Promise<void> {
+    if (!this.joined.delete(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
+    this.emit({ type: "left", channel, reason: "user" });
+  }
+
+  joinedChannels(): JoinedChannel[] {
+    return [...this.joined.values()];
+  }
+
+  markRead(channel: string): void {
+    this.calls.push(`markRead ${channel}`);
+  }
+
+  async send(channel: string, text: string): Promise<SendOutcome> {
+    this.calls.push(`send ${channel} ${text}`);
+    if (!this.joined.has(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
+    if (this.identity?.role !== "user") throw wireError("GUEST_READ_ONLY", "guests can only read");
+    const msgId = `m${this.nextId++}`;
+    if (!this.reachable) {
+      const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
+      this.pending.push(entry);
+      this.emit({ type: "queued", entry });
+      return { msgId, status: "queued" };
+    }
+    const message = this.store(channel, msgId, text);
+    return { msgId, status: "delivered", seq: message.seq };
+  }
+
+  /** Acknowledges every outbox entry as its host would: `delivered`, then the `MESSAGE` event. */
+  deliverOutbox(): void {
+    for (const entry of this.pending.splice(0)) {
+      const seq = (this.messages.get(entry.channel)?.length ?? 0) + 1;
+      this.emit({ type: "delivered", channel: entry.channel, msgId: entry.msgId, seq });
+      this.store(entry.channel, entry.msgId, entry.text);
+    }
+  }
+
+  /** A message from someone else, as its host would broadcast it. */
+  receive(channel: string, from: string, text: string): void {
+    const list = this.messages.get(channel) ?? [];
+    const message = this.makeMessage(channel, `r${this.nextId++}`, from, text, list.length + 1);
+    list.push(message);
+    this.messages.set(channel, list);
+    this.emit({ type: "message", message, own: false });
+  }
+
+  outbox(channel?: string): OutboxEntry[] {
+    return this.pending.filter((entry) => channel === undefined || entry.channel === channel);
+  }
+
+  async history(channel: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
+    const before = options.before ?? this.oldestSeen.get(channel) ?? 1;
+    const list = (this.messages.get(channel) ?? []).filter((m) => m.seq < before);
+    const limit = options.limit ?? 50;
+    const page = list.slice(-limit);
+    if (options.before === undefined && page[0] !== undefined) this.oldestSeen.set(channel, page[0].seq);
+    return { messages: page, hasMore: list.length > limit };
+  }
+
+  members(): MemberInfo[] {
+    return [];
+  }
+
+  async setView(
+    channel: string,
+    view: View,
+    moderated?: boolean,
+  ): Promise<{ view: View; moderated: boolean }> {
+    const hosted = this.hosted.get(channel);
+    if (hosted === undefined) throw wireError("NOT_OWNER", `you do not own ${channel}`);
+    hosted.view = view;
+    hosted.moderated = moderated ?? hosted.moderated;
+    this.emit({ type: "settings", channel, view, moderated: hosted.moderated });
+    return { view, moderated: hosted.moderated };
+  }
+
+  async authorize(channel: string, username: string, grant: boolean): Promise<string[]> {
+    this.calls.push(`authorize ${channel} ${username} ${grant}`);
+    return grant ? [username] : [];
+  }
+
+  async channelInfo(channel: string): Promise<ChannelInfo> {
+    return { channel, latestSeq: this.messages.get(channel)?.length ?? 0 };
+  }
+
+  async debugInfo(): Promise<DebugInfo> {
+    return {
+      client: { joined: this.joined.size },
+      host: { hosted: this.hosted.size },
+      tracker: { error: "not connected" },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private setIdentity(identity: Identity): Identity {
+    this.identity = identity;
+    this.emit({ type: "identity", identity });
+    return identity;
+  }
+
+  private store(channel: string, msgId: string, text: string): ChatMessage {
+    const list = this.messages.get(channel) ?? [];
+    const message = this.makeMessage(channel, msgId, this.identity?.username ?? "?", text, list.length + 1);
+    list.push(message);
+    this.messages.set(channel, list);
+    this.emit({ type: "message", message, own: true });
+    return message;
+  }
+
+  private makeMessage(channel: string, msgId: string, from: string, text: string, seq: number): ChatMessage {
+    const ts = new Date(Date.UTC(2026, 0, 2, 9, 30, 0, 0)).toISOString();
+    return { channel, seq, msgId, from, text, ts, sentAt: null };
+  }
+}

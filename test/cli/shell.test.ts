@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { describe, test } from "node:test";
+import { EventPrinter } from "../../src/cli/event-printer.js";
+import { Output } from "../../src/cli/format.js";
+import { Shell } from "../../src/cli/shell.js";
+import { SLASH_COMMANDS } from "../../src/cli/slash/registry.js";
+import { Terminal } from "../../src/cli/terminal.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { FakePeer } from "./fake-peer.js";
+
+interface Harness {
+  peer: FakePeer;
+  /** The shell's input, as a pipe. */
+  input: PassThrough;
+  shell: Shell;
+  /** Everything written to the shell's output so far. */
+  text(): string;
+  lines(): string[];
+}
+
+function harness(peer = new FakePeer()): Harness {
+  const input = new PassThrough();
+  const sink = new PassThrough();
+  let written = "";
+  sink.on("data", (chunk: Buffer) => {
+    written += chunk.toString("utf8");
+  });
+  const out = new Output(sink, false);
+  let shell: Shell | undefined;
+  const terminal = new Terminal({ input, output: sink as unknown as NodeJS.WriteStream });
+  const printer = new EventPrinter(out, {
+    current: () => shell?.current() ?? null,
+    markRead: (channel) => peer.markRead(channel),
+    username: () => peer.identity?.username ?? null,
+  });
+  peer.subscribe((event) => printer.handle(event));
+  shell = new Shell({ peer, terminal, out, printer, logger: silentLogger });
+  const created = shell;
+  return {
+    peer,
+    input,
+    shell: created,
+    text: () => written,
+    lines: () => written.split("\n").filter((line) => line !== ""),
+  };
+}
+
+/** Runs a script of input lines through a fresh shell to the end of input. */
+async function script(lines: string[], setup?: (peer: FakePeer) => void): Promise<Harness> {
+  const peer = new FakePeer();
+  setup?.(peer);
+  const h = harness(peer);
+  h.input.end(`${lines.join("\n")}\n`);
+  await h.shell.run();
+  return h;
+}
+
+function withChannels(peer: FakePeer): void {
+  peer.identity = { username: "bob", role: "user", invisible: false };
+  peer.directory.push(
+    {
+      name: "first",
+      owner: "alice",
+      view: "public",
+      moderated: false,
+      online: true,
+      address: { host: "127.0.0.1", port: 4000 },
+      members: 2,
+    },
+    {
+      name: "second-channel",
+      owner: "carol",
+      view: "private",
+      moderated: true,
+      online: false,
+      address: null,
+      members: 0,
+    },
+  );
+}
+
+describe("cli shell", () => {
+  test("cli - shell reads commands from non-terminal input, one at a time, and ends at end of input", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    h.input.end("/join first\nhello there\n/connected\n");
+    await h.shell.run();
+    const text = h.text();
+    assert.match(text, /^joined first \(owner alice, public, 0 online\)$/m);
+    assert.match(text, /^\[first\] \d\d:\d\d bob \(you\): hello there$/m);
+    assert.match(text, /^\*\s+first\s+online\s+0\s+0\s+user\s+0$/m);
+    assert.ok(text.indexOf("joined first") < text.indexOf("hello there"));
+    assert.ok(!text.includes("> "), "no prompt when input is not a terminal");
+  });
+
+  test("cli - /list prints the directory as an aligned table", async () => {
+    const h = await script(["/list"], withChannels);
+    const [header, first, second] = h.lines();
+    assert.match(header ?? "", /^NAME\s+OWNER\s+VIEW\s+MODERATED\s+ONLINE\s+MEMBERS\s+ADDRESS$/);
+    assert.match(first ?? "", /^first\s+alice\s+public\s+no\s+yes\s+2\s+127\.0\.0\.1:4000$/);
+    assert.match(second ?? "", /^second-channel\s+carol\s+private\s+yes\s+no\s+0\s+-$/);
+    assert.equal(header?.indexOf("OWNER"), first?.indexOf("alice"));
+    assert.equal(first?.indexOf("alice"), second?.indexOf("carol"));
+  });
+
+  test("cli - unknown commands and bad arguments print an error and the shell goes on", async () => {
+    const h = await script(["/frobnicate now", "/join", "/retrieve many", "/online"], withChannels);
+    assert.deepEqual(h.lines(), [
+      "error UNKNOWN_COMMAND: unknown command /frobnicate (try /help)",
+      "error USAGE: usage: /join NAME [NAME...]",
+      "error USAGE: usage: /retrieve [N]",
+      "online (1): bob",
+    ]);
+  });
+
+  test("cli - facade errors print as error CODE: message", async () => {
+    const h = await script(["/guest viewer", "/join first", "can I talk?", "/join nowhere"], withChannels);
+    const text = h.text();
+    assert.match(text, /^signed in as guest-viewer \(guest\)$/m);
+    assert.match(text, /^error GUEST_READ_ONLY: guests can only read$/m);
+    assert.match(text, /^error NO_SUCH_CHANNEL: no channel nowhere$/m);
+  });
+
+  test("cli - plain text without a current channel is refused", async () => {
+    const h = await script(["hello?"], withChannels);
+    assert.deepEqual(h.lines(), ["error NO_CHANNEL: no current channel: /join NAME first"]);
+  });
+
+  test("cli - /signin reads the password from the next input line when scripted", async () => {
+    const peer = new FakePeer();
+    const h = harness(peer);
+    h.input.end("/signin dave\nsecret-password\n/signin dave\nwrong-password\n");
+    await h.shell.run();
+    assert.deepEqual(peer.calls, ["signIn dave secret-password", "signIn dave wrong-password"]);
+    assert.deepEqual(h.lines(), [
+      "signed in as dave (user)",
+      "error BAD_CREDENTIALS: wrong username or password",
+    ]);
+  });
+
+  test("cli - messages for other channels print with their channel; /send names a channel", async () => {
+    const h = await script(
+      ["/join first second-channel", "/send first to the first", "/send just text", "/switch first"],
+      withChannels,
+    );
+    const text = h.text();
+    assert.match(text, /^\[first\] \d\d:\d\d bob \(you\): to the first$/m);
+    assert.match(text, /^\[second-channel\] \d\d:\d\d bob \(you\): just text$/m);
+    assert.match(text, /^current channel: first$/m);
+    assert.ok(h.peer.calls.includes("send first to the first"));
+    assert.ok(h.peer.calls.includes("send second-channel just text"));
+  });
+
+  test("cli - an incoming message is printed as [channel] HH:MM from: text and marks the current channel read", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    const running = h.shell.run();
+    await h.shell.execute("/join first");
+    peer.receive("first", "alice", "line one\nline two\u001b[31m");
+    h.shell.stop();
+    await running;
+    assert.match(h.text(), /^\[first\] \d\d:\d\d alice: line one\n {4}line two\uFFFD\[31m$/m);
+    assert.ok(peer.calls.includes("markRead first"));
+  });
+
+  test("cli - a queued message is marked pending and its delivery is reported once", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    const running = h.shell.run();
+    await h.shell.execute("/join first");
+    peer.reachable = false;
+    await h.shell.execute("wait for me");
+    peer.deliverOutbox();
+    h.shell.stop();
+    await running;
+    const lines = h.lines();
+    assert.equal(
+      lines.filter((line) => /^\[first\] \d\d:\d\d bob \(you\): wait for me \(pending\)$/.test(line)).length,
+      1,
+    );
+    assert.equal(lines.filter((line) => line === "[first] delivered #1: wait for me").length, 1);
+    assert.equal(lines.filter((line) => line.includes("wait for me")).length, 2);
+  });
+
+  test("cli - owner commands report their results", async () => {
+    const h = await script(
+      [
+        "/host room private",
+        "/view room public",
+        "/moderate room on",
+        "/author room dave",
+        "/author room dave revoke",
+        "/unhost room",
+        "/view",
+        "/moderate room maybe",
+      ],
+      withChannels,
+    );
+    assert.deepEqual(h.lines(), [
+      "hosting room on 127.0.0.1:40000",
+      "[room] now public, not moderated",
+      "[room] now public, moderated",
+      "authorized dave in room",
+      "authorized in room: dave",
+      "revoked dave in room",
+      "authorized in room: nobody",
+      "stopped hosting room",
+      "error USAGE: usage: /view NAME public|private",
+      "error USAGE: usage: /moderate NAME on|off",
+    ]);
+  });
+
+  test("cli - /help lists every command and /history is /retrieve", async () => {
+    const h = await script(["/help", "/help history", "/help nothing"], withChannels);
+    const text = h.text();
+    for (const command of SLASH_COMMANDS) assert.ok(text.includes(command.usage), command.usage);
+    assert.match(text, /^\/retrieve \[N\]$/m);
+    assert.match(text, /also: \/history/);
+    assert.match(text, /^error UNKNOWN_COMMAND: no command \/nothing \(try \/help\)$/m);
+  });
+
+  test("cli - /retrieve pages back through the current channel", async () => {
+    const h = await script(["/join first", "/retrieve 2", "/history", "/retrieve"], (peer) => {
+      withChannels(peer);
+      for (let n = 1; n <= 60; n += 1) peer.receive("first", "alice", `number ${n}`);
+    });
+    const lines = h.lines();
+    const shown = (from: number) => lines.slice(from).filter((line) => line.startsWith("[first]"));
+    const afterJoin = lines.indexOf("older messages in first:");
+    assert.deepEqual(
+      shown(afterJoin).map((line) => line.replace(/^.*: /, "")),
+      [
+        "number 9",
+        "number 10",
+        "number 1",
+        "number 2",
+        "number 3",
+        "number 4",
+        "number 5",
+        "number 6",
+        "number 7",
+        "number 8",
+      ],
+    );
+    assert.ok(lines.includes("that is the start of first"));
+    assert.equal(lines.at(-1), "no older messages in first");
+  });
+
+  test("cli - /exit ends the shell before the rest of the input", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    h.input.write("/online\n/exit\n/list\n");
+    await h.shell.run();
+    h.input.destroy();
+    assert.deepEqual(h.lines(), ["online (1): bob"]);
+  });
+
+  test("cli - tab completion offers commands, then channel names", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    const running = h.shell.run();
+    await h.shell.execute("/list");
+    await h.shell.execute("/join first");
+    assert.deepEqual(h.shell.complete("/jo"), [["/join "], "/jo"]);
+    assert.deepEqual(h.shell.complete("/join se"), [["second-channel"], "se"]);
+    assert.deepEqual(h.shell.complete("/switch f"), [["first"], "f"]);
+    assert.deepEqual(h.shell.complete("/help sig"), [["signup", "signin", "signout"], "sig"]);
+    assert.deepEqual(h.shell.complete("/nothing x"), [[], "/nothing x"]);
+    h.shell.stop();
+    await running;
+  });
+});
