@@ -1,0 +1,271 @@
+import type { HostedChannel } from "../peer/types.js";
+import { Dispatcher } from "../protocol/dispatcher.js";
+import { wireError } from "../protocol/errors.js";
+import { channelNameSchema, nameKey } from "../protocol/names.js";
+import type { Address, View } from "../protocol/tracker-schemas.js";
+import type { BackoffOptions } from "../util/backoff.js";
+import { createLogger, type Logger } from "../util/logger.js";
+import { ChannelState } from "./channel.js";
+import { applySettings } from "./channel-settings.js";
+import { hostCommands } from "./commands/index.js";
+import type { HostContext } from "./context.js";
+import { HistoryStore } from "./history-store.js";
+import { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
+import { closeChannel, leaveAll } from "./membership.js";
+import { MessageBatcher } from "./message-batcher.js";
+import { SendLimiter } from "./send-limiter.js";
+import { HostServer } from "./server.js";
+import { TicketVerifier } from "./ticket-verifier.js";
+import { TrackerLink } from "./tracker-link.js";
+
+export { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
+
+export interface ChannelHostOptions {
+  /** `host.db` lives here. */
+  dataDir: string;
+  /** The owning user's name. */
+  owner: string;
+  /** The owner's current ticket (signed by the tracker), for `RESUME` on the liveness link. */
+  getTicket(): string;
+  tracker: Address;
+  /** Default "127.0.0.1". */
+  listenHost?: string;
+  /** Default 0: the OS picks. */
+  listenPort?: number;
+  limits?: Partial<HostLimits>;
+  /** Reconnect of the liveness link. */
+  backoff?: BackoffOptions;
+  logger?: Logger;
+  /** A hosted channel was listed or unlisted, or its members or settings changed. */
+  onChange?(channel: HostedChannel): void;
+}
+
+/**
+ * Serves any number of channels on one TCP port: history in SQLite, permissions, presence and
+ * fan-out, and a liveness link that keeps the channels listed on the tracker.
+ */
+export class ChannelHost {
+  private readonly options: ChannelHostOptions;
+  private readonly limits: HostLimits;
+  private readonly logger: Logger;
+  private readonly store: HistoryStore;
+  private readonly verifier: TicketVerifier;
+  private readonly batcher: MessageBatcher;
+  private readonly sendLimiter: SendLimiter;
+  private readonly context: HostContext;
+  private readonly server: HostServer;
+  private readonly link: TrackerLink;
+  /** Hosted channels by name key: channel names are unique regardless of case, as on the tracker. */
+  private readonly hosted = new Map<string, ChannelState>();
+  /** `host()` calls waiting for the tracker, so a repeated call shares the first one's outcome. */
+  private readonly registering = new Map<string, Promise<HostedChannel>>();
+  /** Member counts last passed to `onChange`. */
+  private readonly notifiedMembers = new Map<string, number>();
+  private readonly startedAt = Date.now();
+  private listenAddress: Address = { host: "127.0.0.1", port: 0 };
+  private closing: Promise<void> | undefined;
+
+  private constructor(options: ChannelHostOptions, store: HistoryStore) {
+    this.options = options;
+    this.limits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
+    this.logger = options.logger ?? createLogger({ name: "host" });
+    this.store = store;
+    this.verifier = new TicketVerifier(store.trackerKey());
+    this.batcher = new MessageBatcher(store, this.limits.maxQueuedBytes);
+    this.sendLimiter = new SendLimiter(this.limits.sendRatePerSecond, this.limits.sendBurst);
+    for (const stored of store.channels()) {
+      this.hosted.set(nameKey(stored.name), new ChannelState(stored.name, options.owner, stored));
+    }
+    this.context = this.buildContext();
+    const context = this.context;
+    const dispatcher = new Dispatcher(hostCommands(context), {
+      isSignedIn: (session) => session.identity !== undefined,
+      onInternalError: (error, command) => this.logger.error({ err: error, command }, "host command failed"),
+    });
+    this.server = new HostServer({
+      limits: this.limits,
+      logger: this.logger,
+      dispatcher,
+      onSessionClosed: (session) => leaveAll(context, session),
+    });
+    this.link = new TrackerLink({
+      tracker: options.tracker,
+      getTicket: options.getTicket,
+      advertised: () => this.listenAddress,
+      channels: () =>
+        [...this.hosted.values()].map((channel) => ({
+          name: channel.name,
+          view: channel.view,
+          moderated: channel.moderated,
+          members: channel.visibleCount,
+        })),
+      onKey: (key) => {
+        if (this.closing === undefined && this.verifier.update(key)) this.store.saveTrackerKey(key);
+      },
+      onListed: (name) => {
+        const channel = this.hosted.get(nameKey(name));
+        if (channel !== undefined) this.notify(channel);
+      },
+      membersReportIntervalMs: this.limits.membersReportIntervalMs,
+      backoff: options.backoff,
+      logger: this.logger,
+    });
+  }
+
+  /** Opens the store, listens, then re-lists every channel stored by a previous run. */
+  static async start(options: ChannelHostOptions): Promise<ChannelHost> {
+    const store = HistoryStore.open(options.dataDir);
+    let host: ChannelHost;
+    try {
+      host = new ChannelHost(options, store);
+      host.listenAddress = await host.server.listen(
+        options.listenHost ?? "127.0.0.1",
+        options.listenPort ?? 0,
+      );
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    host.link.start();
+    return host;
+  }
+
+  get address(): Address {
+    return this.listenAddress;
+  }
+
+  /**
+   * Hosts a channel (or changes the settings of one already hosted): stores it and resolves once the
+   * tracker lists it; rejects with the tracker's error (`CHANNEL_TAKEN`, ...) and then keeps nothing.
+   */
+  async host(channel: string, settings: { view?: View; moderated?: boolean } = {}): Promise<HostedChannel> {
+    if (this.closing !== undefined) throw wireError("SHUTTING_DOWN", "the host is shutting down");
+    if (!channelNameSchema.safeParse(channel).success) {
+      throw wireError("BAD_REQUEST", `channel: ${JSON.stringify(channel)} must match ^[A-Za-z0-9_.-]{1,64}$`);
+    }
+    const existing = this.hosted.get(nameKey(channel));
+    if (existing !== undefined) {
+      applySettings(
+        this.context,
+        existing,
+        settings.view ?? existing.view,
+        settings.moderated ?? existing.moderated,
+      );
+      return this.describe(existing);
+    }
+    const key = nameKey(channel);
+    let registration = this.registering.get(key);
+    if (registration === undefined) {
+      registration = this.register(channel, settings.view ?? "public", settings.moderated ?? false);
+      this.registering.set(key, registration);
+      const forget = () => this.registering.delete(key);
+      registration.then(forget, forget);
+    }
+    return registration;
+  }
+
+  /** Stops hosting: `REMOVED` `CHANNEL_CLOSED` to its members, deleted from the store and the tracker. */
+  async unhost(channel: string): Promise<void> {
+    const state = this.hosted.get(nameKey(channel));
+    if (state === undefined) throw wireError("NO_SUCH_CHANNEL", `${channel} is not hosted here`);
+    this.hosted.delete(nameKey(channel));
+    this.notifiedMembers.delete(state.name);
+    closeChannel(state);
+    this.store.deleteChannel(state.name);
+    await this.link.unhost(state.name);
+  }
+
+  channels(): HostedChannel[] {
+    return [...this.hosted.values()].map((channel) => this.describe(channel));
+  }
+
+  debugInfo(): Record<string, unknown> {
+    return {
+      owner: this.options.owner,
+      address: this.listenAddress,
+      uptimeS: Math.floor((Date.now() - this.startedAt) / 1000),
+      limits: this.limits,
+      trackerIssuer: this.verifier.key?.issuer ?? null,
+      link: this.link.debugInfo(),
+      server: this.server.stats(),
+      batcher: this.batcher.stats(),
+      sendBuckets: this.sendLimiter.size,
+      channels: [...this.hosted.values()].map((channel) => {
+        let queuedBytes = 0;
+        for (const member of channel.members) queuedBytes += member.connection.queuedBytes;
+        return {
+          name: channel.name,
+          view: channel.view,
+          moderated: channel.moderated,
+          listed: this.link.isListed(channel.name),
+          latestSeq: this.store.latestSeq(channel.name),
+          connections: channel.members.size,
+          members: channel.allMembers(),
+          authorized: channel.authorizedNames(),
+          queuedBytes,
+        };
+      }),
+    };
+  }
+
+  /** Closes the liveness link, every member connection, the server, timers and the database. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.link.close();
+      this.batcher.close();
+      await this.server.close();
+      this.store.close();
+    })();
+    return this.closing;
+  }
+
+  private async register(name: string, view: View, moderated: boolean): Promise<HostedChannel> {
+    await this.link.host({ name, view, moderated, members: 0 });
+    if (this.closing !== undefined) throw wireError("SHUTTING_DOWN", "the host is shutting down");
+    const existing = this.hosted.get(nameKey(name));
+    if (existing !== undefined) return this.describe(existing);
+    this.store.addChannel(name, view, moderated);
+    const channel = new ChannelState(name, this.options.owner, { view, moderated, authorized: [] });
+    this.hosted.set(nameKey(name), channel);
+    this.notify(channel);
+    return this.describe(channel);
+  }
+
+  private describe(channel: ChannelState): HostedChannel {
+    return {
+      name: channel.name,
+      view: channel.view,
+      moderated: channel.moderated,
+      address: this.listenAddress,
+      listed: this.link.isListed(channel.name),
+      members: channel.visibleCount,
+    };
+  }
+
+  private notify(channel: ChannelState): void {
+    if (this.closing !== undefined) return;
+    this.notifiedMembers.set(channel.name, channel.visibleCount);
+    this.options.onChange?.(this.describe(channel));
+  }
+
+  private buildContext(): HostContext {
+    return {
+      store: this.store,
+      verifier: this.verifier,
+      batcher: this.batcher,
+      sendLimiter: this.sendLimiter,
+      startedAt: this.startedAt,
+      channel: (name) => this.hosted.get(nameKey(name)),
+      membersChanged: (channel) => {
+        if (this.hosted.get(nameKey(channel.name)) !== channel) return;
+        this.link.reportMembers(channel.name, channel.visibleCount);
+        if (this.notifiedMembers.get(channel.name) !== channel.visibleCount) this.notify(channel);
+      },
+      settingsChanged: (channel) => {
+        if (this.hosted.get(nameKey(channel.name)) !== channel) return;
+        this.link.reportView(channel.name, channel.view, channel.moderated);
+        this.notify(channel);
+      },
+    };
+  }
+}

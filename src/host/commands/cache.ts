@@ -1,0 +1,42 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
+import { type HostContext, identityOf, joinedChannel } from "../context.js";
+import { checkMaySend, checkRate, checkText } from "../sending.js";
+import type { HostSession } from "../session.js";
+
+/**
+ * `CACHE`: store a client's outbox (1..500 messages) in order, all or nothing. It counts as one send
+ * against the rate limit: it carries messages written while the channel was unreachable.
+ */
+export function cacheCommand(context: HostContext) {
+  return command<HostSession, typeof hostBodySchemas.CACHE>({
+    schema: hostBodySchemas.CACHE,
+    async handle({ session }, body): Promise<HostOkBodies["CACHE"]> {
+      const channel = joinedChannel(context, session, body.channel);
+      const identity = identityOf(session);
+      checkMaySend(channel, identity);
+      for (const [index, message] of body.messages.entries())
+        checkText(message.text, `messages.${index}.text`);
+      checkRate(context, channel, identity);
+      const results = await context.batcher.enqueue(
+        channel,
+        session,
+        body.messages.map((message) => ({
+          channel: channel.name,
+          from: identity.username,
+          msgId: message.msgId,
+          text: message.text,
+          sentAt: message.sentAt ?? null,
+        })),
+      );
+      return {
+        results: results.map((result) => ({
+          msgId: result.message.msgId,
+          seq: result.message.seq,
+          ts: result.message.ts,
+          duplicate: result.duplicate,
+        })),
+      };
+    },
+  });
+}

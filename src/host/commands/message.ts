@@ -1,0 +1,30 @@
+import { command } from "../../protocol/dispatcher.js";
+import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
+import { type HostContext, identityOf, joinedChannel } from "../context.js";
+import { checkMaySend, checkRate, checkText } from "../sending.js";
+import type { HostSession } from "../session.js";
+
+/** `MESSAGE`: store one message (idempotent per sender and msgId), answer, then broadcast it. */
+export function messageCommand(context: HostContext) {
+  return command<HostSession, typeof hostBodySchemas.MESSAGE>({
+    schema: hostBodySchemas.MESSAGE,
+    async handle({ session }, body): Promise<HostOkBodies["MESSAGE"]> {
+      const channel = joinedChannel(context, session, body.channel);
+      const identity = identityOf(session);
+      checkMaySend(channel, identity);
+      checkText(body.text);
+      checkRate(context, channel, identity);
+      const [result] = await context.batcher.enqueue(channel, session, [
+        {
+          channel: channel.name,
+          from: identity.username,
+          msgId: body.msgId,
+          text: body.text,
+          sentAt: body.sentAt ?? null,
+        },
+      ]);
+      if (result === undefined) throw new Error("the batcher returned no result");
+      return { seq: result.message.seq, ts: result.message.ts, duplicate: result.duplicate };
+    },
+  });
+}

@@ -1,0 +1,115 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { Connection } from "../protocol/connection.js";
+import type { Dispatcher } from "../protocol/dispatcher.js";
+import { wireError } from "../protocol/errors.js";
+import type { Address } from "../protocol/tracker-schemas.js";
+import type { Logger } from "../util/logger.js";
+import { dropIfBacklogged } from "./fanout.js";
+import type { HostLimits } from "./limits.js";
+import { HostSession } from "./session.js";
+
+export interface HostServerOptions {
+  limits: HostLimits;
+  logger: Logger;
+  dispatcher: Dispatcher<HostSession>;
+  /** A connection closed: take it out of its channels. */
+  onSessionClosed(session: HostSession): void;
+}
+
+/** The host's TCP server: one `Connection` and one `HostSession` per accepted socket. */
+export class HostServer {
+  readonly sessions = new Set<HostSession>();
+  private readonly server: Server;
+  private readonly options: HostServerOptions;
+  private readonly idleTimers = new Map<HostSession, NodeJS.Timeout>();
+  private refused = 0;
+
+  constructor(options: HostServerOptions) {
+    this.options = options;
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.on("error", (error) => options.logger.error({ err: error }, "host server error"));
+  }
+
+  listen(host: string, port: number): Promise<Address> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once("error", onError);
+      this.server.listen(port, host, () => {
+        this.server.off("error", onError);
+        const address = this.server.address();
+        if (address === null || typeof address === "string") {
+          reject(new Error("the host server has no TCP address"));
+          return;
+        }
+        resolve({ host, port: address.port });
+      });
+    });
+  }
+
+  stats(): { connections: number; identified: number; refused: number; queuedBytes: number } {
+    let identified = 0;
+    let queuedBytes = 0;
+    for (const session of this.sessions) {
+      if (session.identity !== undefined) identified += 1;
+      queuedBytes += session.connection.queuedBytes;
+    }
+    return { connections: this.sessions.size, identified, refused: this.refused, queuedBytes };
+  }
+
+  /** Stops accepting, closes every connection, and resolves once all of them are gone. */
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of [...this.sessions]) session.connection.close();
+    return closed;
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const { limits, logger, dispatcher } = this.options;
+    const connectionOptions = {
+      maxFrameBytes: limits.maxFrameBytes,
+      // The host applies `limits.maxQueuedBytes` itself, to what a connection had left unread before
+      // each batch or request (`dropIfBacklogged`): one large batch to a reader that keeps up must not
+      // count against it, and `Connection` can only see the queue after a write.
+      maxQueuedBytes: Number.MAX_SAFE_INTEGER,
+      drainTimeoutMs: limits.drainTimeoutMs,
+    };
+    if (this.sessions.size >= limits.maxConnections) {
+      this.refused += 1;
+      const refused = new Connection(socket, {}, connectionOptions);
+      refused.replyError(
+        null,
+        wireError("TOO_MANY_CONNECTIONS", `this host accepts at most ${limits.maxConnections} connections`),
+      );
+      refused.close();
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      {
+        onRequest: (frame) => {
+          if (!dropIfBacklogged(connection, limits.maxQueuedBytes))
+            dispatcher.dispatch(session, connection, frame);
+        },
+        onClose: (_connection, error) => {
+          clearTimeout(this.idleTimers.get(session));
+          this.idleTimers.delete(session);
+          this.sessions.delete(session);
+          if (error !== undefined) logger.debug({ err: error }, "host connection closed with an error");
+          this.options.onSessionClosed(session);
+        },
+      },
+      connectionOptions,
+    );
+    const session = new HostSession(connection);
+    this.sessions.add(session);
+    // Connections that never identify themselves are closed, so idle sockets cannot pile up.
+    this.idleTimers.set(
+      session,
+      setTimeout(() => {
+        this.idleTimers.delete(session);
+        if (session.identity === undefined) connection.close();
+      }, limits.unauthenticatedIdleMs),
+    );
+  }
+}

@@ -1,0 +1,21 @@
+import type { Connection } from "../protocol/connection.js";
+import type { Role } from "../protocol/tracker-schemas.js";
+
+/** Who a host connection is, as its verified ticket says. */
+export interface HostIdentity {
+  username: string;
+  role: Role;
+}
+
+/** One connection to the host: its identity (from its first verified ticket) and the channels it joined. */
+export class HostSession {
+  readonly connection: Connection;
+  identity: HostIdentity | undefined;
+  /** Applies to every channel this connection joined. */
+  invisible = false;
+  readonly channels = new Set<string>();
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+  }
+}

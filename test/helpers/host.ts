@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChannelHost, type ChannelHostOptions } from "../../src/host/channel-host.js";
+import type { HostOkBodies } from "../../src/protocol/host-schemas.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { type NetAddress, TestClient } from "./client.js";
+import { connectUser, type SignedInClient, startTestTracker, type TestTracker } from "./tracker.js";
+
+/** Reconnect delays small enough that a test sees the liveness link come back quickly. */
+export const TEST_BACKOFF = { initialMs: 20, maxMs: 200 };
+
+export interface TestHostOptions
+  extends Partial<Omit<ChannelHostOptions, "owner" | "getTicket" | "tracker">> {
+  /** A tracker to register with; without it one is started (and closed with the host). */
+  tracker?: TestTracker;
+  /** The owning user, signed in on the tracker (default "owner"). */
+  owner?: string;
+}
+
+export interface TestHost {
+  host: ChannelHost;
+  tracker: TestTracker;
+  /** The owner's own tracker connection and ticket. */
+  owner: SignedInClient;
+  dataDir: string;
+  address: NetAddress;
+  /** Closes the host, the owner's tracker connection, and what the helper created (tracker, data dir). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real `ChannelHost` on 127.0.0.1 port 0 for a signed-in owner, against a test tracker.
+ * Without `dataDir` it uses a fresh temporary one; with it (to restart on the same data) the caller keeps it.
+ */
+export async function startTestHost(options: TestHostOptions = {}): Promise<TestHost> {
+  const { tracker: givenTracker, owner: ownerName = "owner", ...hostOptions } = options;
+  const tracker = givenTracker ?? (await startTestTracker());
+  const ownsDataDir = hostOptions.dataDir === undefined;
+  const dataDir = hostOptions.dataDir ?? mkdtempSync(join(tmpdir(), "hychat-host-"));
+  let owner: SignedInClient | undefined;
+  try {
+    owner = await connectUser(tracker.address, ownerName);
+    const ticket = owner.ticket;
+    const host = await ChannelHost.start({
+      logger: silentLogger,
+      backoff: TEST_BACKOFF,
+      ...hostOptions,
+      dataDir,
+      owner: owner.username,
+      getTicket: () => ticket,
+      tracker: tracker.address,
+    });
+    const signedIn = owner;
+    return {
+      host,
+      tracker,
+      owner: signedIn,
+      dataDir,
+      address: host.address,
+      async close() {
+        await host.close();
+        await signedIn.client.close();
+        if (givenTracker === undefined) await tracker.close();
+        if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await owner?.client.close();
+    if (givenTracker === undefined) await tracker.close();
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export interface JoinedMember {
+  client: TestClient;
+  joined: HostOkBodies["CONNECT"];
+}
+
+/** Opens a connection to a host and `CONNECT`s it to `channel` with `ticket`. */
+export async function connectMember(
+  address: NetAddress,
+  ticket: string,
+  channel: string,
+  extra: { since?: number; invisible?: boolean } = {},
+): Promise<JoinedMember> {
+  const client = await TestClient.connect(address);
+  try {
+    const joined = (await client.request("CONNECT", {
+      channel,
+      ticket,
+      ...extra,
+    })) as HostOkBodies["CONNECT"];
+    return { client, joined };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
