@@ -44,7 +44,7 @@ describe("cli end to end", () => {
     );
 
   before(async () => {
-    const [, address] = await hychat("tracker", "--port", "0").waitForLine(
+    const [, address] = await hychat("tracker", "--port", "0", "--password-cost", "10").waitForLine(
       /^listening on (127\.0\.0\.1:\d+)$/,
     );
     tracker = address ?? "";

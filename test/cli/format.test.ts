@@ -45,8 +45,8 @@ describe("cli format", () => {
       code: "EADDRINUSE",
       message: "in use",
     });
-    assert.deepEqual(describeError(new Error("plain")), { code: "ERROR", message: "plain" });
-    assert.deepEqual(describeError("odd"), { code: "ERROR", message: "odd" });
+    assert.deepEqual(describeError(new Error("plain")), { code: "INTERNAL_ERROR", message: "plain" });
+    assert.deepEqual(describeError("odd"), { code: "INTERNAL_ERROR", message: "odd" });
   });
 
   test("cli - message text cannot drive the terminal and times print as HH:MM", () => {

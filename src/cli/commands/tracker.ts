@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_PASSWORD_HASH } from "../../auth/password.js";
 import { DEFAULT_TICKET_TTL_S } from "../../auth/tickets.js";
 import { DEFAULT_TRACKER_OPTIONS, TrackerServer } from "../../tracker/server.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
@@ -13,6 +14,7 @@ interface TrackerFlags {
   trackerPort?: number;
   dataDir: string;
   ticketTtl: number;
+  passwordCost: number;
   logLevel?: LogLevel;
   logFile?: string;
 }
@@ -30,6 +32,12 @@ function positiveSeconds(value: string): number {
   return seconds;
 }
 
+function passwordCost(value: string): number {
+  const logN = Number(value);
+  if (!/^\d+$/.test(value) || logN < 10 || logN > 20) throw new InvalidArgumentError("must be from 10 to 20");
+  return logN;
+}
+
 /** `hychat tracker`: runs the tracker until SIGINT or SIGTERM. */
 export function trackerCommand(): Command {
   return new Command("tracker")
@@ -44,6 +52,12 @@ export function trackerCommand(): Command {
       defaultTrackerDataDir(),
     )
     .option("--ticket-ttl <seconds>", "lifetime of signed tickets", positiveSeconds, DEFAULT_TICKET_TTL_S)
+    .option(
+      "--password-cost <log2N>",
+      "scrypt cost of new password hashes as log2(N); lower it only for tests",
+      passwordCost,
+      DEFAULT_PASSWORD_HASH.logN,
+    )
     .addOption(
       new Option("--log-level <level>", "log level (default: $HYCHAT_LOG_LEVEL, else warn)").choices(
         LOG_LEVELS,
@@ -61,6 +75,7 @@ export function trackerCommand(): Command {
           host,
           port,
           ticketTtlS: flags.ticketTtl,
+          passwordHash: { ...DEFAULT_PASSWORD_HASH, logN: flags.passwordCost },
           logger,
         });
       } catch (error) {
