@@ -4,6 +4,7 @@ import { DEFAULT_TICKET_TTL_S } from "../../auth/tickets.js";
 import { DEFAULT_TRACKER_OPTIONS, TrackerServer } from "../../tracker/server.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
 import { defaultTrackerDataDir } from "../../util/paths.js";
+import { VERSION } from "../../util/version.js";
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -42,6 +43,7 @@ function passwordCost(value: string): number {
 export function trackerCommand(): Command {
   return new Command("tracker")
     .description("run the tracker: accounts, tickets and the channel directory")
+    .version(VERSION, "-V, --version")
     .option("--host <host>", "address to listen on", DEFAULT_TRACKER_OPTIONS.host)
     .addOption(new Option("--tracker-ip <host>", "alias of --host").hideHelp())
     .option("--port <port>", "port to listen on (0: the OS picks)", portNumber, DEFAULT_TRACKER_OPTIONS.port)

@@ -30,7 +30,7 @@ export function upHint(guest: boolean): string[] {
 interface UpFlags extends LoginFlags {
   username: string;
   port: number;
-  gui?: boolean;
+  gui: boolean;
   guiPort?: number;
   logLevel?: LogLevel;
   logFile?: string;
@@ -60,7 +60,7 @@ export function upCommand(): Command {
     command.addOption(option);
   }
   command
-    .addOption(new Option("--gui", "also serve the web GUI on 127.0.0.1 (prints `gui at URL`)"))
+    .addOption(new Option("--no-gui", "do not serve the web GUI (by default it is served on 127.0.0.1)"))
     .addOption(
       new Option("--gui-port <port>", "port of the web GUI (default 0: the OS picks)").argParser(
         portParser(true),
@@ -72,7 +72,10 @@ export function upCommand(): Command {
     .action(async (flags: UpFlags) => {
       const errors = new Output(process.stderr, colorEnabled(process.stderr));
       const logger = createLogger({ name: "hychat", level: flags.logLevel, file: flags.logFile });
-      let tracker: TrackerServer;
+      const out = new Output(process.stdout, colorEnabled(process.stdout));
+      // A second `hychat up` on the same machine (another user) joins the tracker the first one started.
+      let tracker: TrackerServer | undefined;
+      let trackerAddress = { host: DEFAULT_TRACKER_HOST, port: flags.port };
       try {
         tracker = await TrackerServer.start({
           dataDir: defaultTrackerDataDir(),
@@ -80,15 +83,18 @@ export function upCommand(): Command {
           port: flags.port,
           logger,
         });
+        trackerAddress = tracker.address;
+        out.line(`tracker listening on ${trackerAddress.host}:${trackerAddress.port}`);
       } catch (error) {
-        errors.failure(error);
-        errors.line(`(is a tracker already running on port ${flags.port}? try --port)`);
-        process.exitCode = 1;
-        return;
+        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") {
+          errors.failure(error);
+          process.exitCode = 1;
+          return;
+        }
+        out.line(
+          `port ${flags.port} is taken: using the tracker already running on ${DEFAULT_TRACKER_HOST}:${flags.port}`,
+        );
       }
-      new Output(process.stdout, colorEnabled(process.stdout)).line(
-        `tracker listening on ${tracker.address.host}:${tracker.address.port}`,
-      );
       const login: LoginPlan =
         flags.guest !== undefined
           ? { kind: "guest", ...(flags.guest === true ? {} : { name: flags.guest }) }
@@ -101,18 +107,18 @@ export function upCommand(): Command {
       let exitCode = 1;
       try {
         exitCode = await runPeerSession({
-          tracker: tracker.address,
+          tracker: trackerAddress,
           dataDir: join(dataRoot(), "peer"),
           login,
           channels: [],
           headless: false,
-          gui: flags.gui === true,
+          gui: flags.gui,
           logger,
           hint: upHint(login.kind === "guest"),
           ...(flags.guiPort === undefined ? {} : { guiPort: flags.guiPort }),
         });
       } finally {
-        await tracker.close();
+        await tracker?.close();
       }
       process.exitCode = exitCode;
     });
