@@ -5,6 +5,7 @@ import { channelNameSchema, nameKey } from "../protocol/names.js";
 import type { Address, View } from "../protocol/tracker-schemas.js";
 import type { BackoffOptions } from "../util/backoff.js";
 import { createLogger, type Logger } from "../util/logger.js";
+import { KeyedTokenBuckets } from "../util/rate-limit.js";
 import { ChannelState } from "./channel.js";
 import { applySettings } from "./channel-settings.js";
 import { hostCommands } from "./commands/index.js";
@@ -13,7 +14,6 @@ import { HistoryStore } from "./history-store.js";
 import { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
 import { closeChannel, leaveAll } from "./membership.js";
 import { MessageBatcher } from "./message-batcher.js";
-import { SendLimiter } from "./send-limiter.js";
 import { HostServer } from "./server.js";
 import { TicketVerifier } from "./ticket-verifier.js";
 import { TrackerLink } from "./tracker-link.js";
@@ -51,7 +51,7 @@ export class ChannelHost {
   private readonly store: HistoryStore;
   private readonly verifier: TicketVerifier;
   private readonly batcher: MessageBatcher;
-  private readonly sendLimiter: SendLimiter;
+  private readonly sendLimiter: KeyedTokenBuckets;
   private readonly context: HostContext;
   private readonly server: HostServer;
   private readonly link: TrackerLink;
@@ -72,7 +72,10 @@ export class ChannelHost {
     this.store = store;
     this.verifier = new TicketVerifier(store.trackerKey());
     this.batcher = new MessageBatcher(store, this.limits.maxQueuedBytes);
-    this.sendLimiter = new SendLimiter(this.limits.sendRatePerSecond, this.limits.sendBurst);
+    this.sendLimiter = new KeyedTokenBuckets(
+      this.limits.sendRatePerSecond,
+      Math.max(1, this.limits.sendBurst),
+    );
     for (const stored of store.channels()) {
       this.hosted.set(nameKey(stored.name), new ChannelState(stored.name, options.owner, stored));
     }

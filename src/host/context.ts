@@ -1,8 +1,8 @@
 import { wireError } from "../protocol/errors.js";
+import type { KeyedTokenBuckets } from "../util/rate-limit.js";
 import type { ChannelState } from "./channel.js";
 import type { HistoryStore } from "./history-store.js";
 import type { MessageBatcher } from "./message-batcher.js";
-import type { SendLimiter } from "./send-limiter.js";
 import type { HostIdentity, HostSession } from "./session.js";
 import type { TicketVerifier } from "./ticket-verifier.js";
 
@@ -11,7 +11,7 @@ export interface HostContext {
   readonly store: HistoryStore;
   readonly verifier: TicketVerifier;
   readonly batcher: MessageBatcher;
-  readonly sendLimiter: SendLimiter;
+  readonly sendLimiter: KeyedTokenBuckets;
   /** `Date.now()` when the host started. */
   readonly startedAt: number;
   channel(name: string): ChannelState | undefined;

@@ -1,5 +1,5 @@
 import { wireError } from "../protocol/errors.js";
-import { MAX_TEXT_CODE_POINTS } from "../protocol/names.js";
+import { MAX_TEXT_CODE_POINTS, nameKey } from "../protocol/names.js";
 import type { ChannelState } from "./channel.js";
 import type { HostContext } from "./context.js";
 import type { HostIdentity } from "./session.js";
@@ -29,7 +29,7 @@ export function checkText(text: string, field = "text"): void {
 /** Takes one send from the user's token bucket (the owner is exempt); `RATE_LIMITED` with `retryAfterMs`. */
 export function checkRate(context: HostContext, channel: ChannelState, identity: HostIdentity): void {
   if (channel.isOwner(identity.username)) return;
-  const retryAfterMs = context.sendLimiter.take(identity.username);
+  const retryAfterMs = context.sendLimiter.take(nameKey(identity.username));
   if (retryAfterMs > 0) {
     throw wireError("RATE_LIMITED", `sending too fast; retry in ${retryAfterMs} ms`, { retryAfterMs });
   }

@@ -1,5 +1,3 @@
-import { TokenBucket } from "../util/rate-limit.js";
-
 /** Keys kept before entries that no longer limit anything are swept. */
 const SWEEP_THRESHOLD = 10_000;
 /** Retry hint when a key is only blocked by attempts still being checked. */
@@ -65,33 +63,5 @@ export class FailureLimiter {
     for (const [key, window] of this.windows) {
       if (window.pending === 0 && window.resetAt <= now) this.windows.delete(key);
     }
-  }
-}
-
-/** One token bucket per key (an address, say), created on first use and forgotten once full again. */
-export class KeyedTokenBuckets {
-  private readonly buckets = new Map<string, TokenBucket>();
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly capacity: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Takes a token for `key`: 0 when allowed, else the milliseconds until one is available. */
-  take(key: string): number {
-    if (this.perSecond <= 0) return 0;
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      this.sweep();
-      bucket = new TokenBucket(this.perSecond, this.capacity, this.now);
-      this.buckets.set(key, bucket);
-    }
-    return bucket.take();
-  }
-
-  private sweep(): void {
-    if (this.buckets.size < SWEEP_THRESHOLD) return;
-    for (const [key, bucket] of this.buckets) if (bucket.idle) this.buckets.delete(key);
   }
 }

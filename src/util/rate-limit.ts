@@ -34,39 +34,38 @@ export class TokenBucket {
   }
 }
 
-/** Counts events per key in a fixed window; `hit` says how long to wait once `limit` is reached. */
-export class WindowCounter {
-  private readonly counts = new Map<string, { count: number; resetAt: number }>();
+/** Keys kept before buckets that are full again (limiting nothing) are forgotten. */
+const SWEEP_ABOVE = 10_000;
+
+/** One token bucket per key (a user, an address), created on first use and forgotten once full again. */
+export class KeyedTokenBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
+    private readonly perSecond: number,
+    private readonly capacity: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Milliseconds until `key` may try again, or 0 if under the limit. Does not count. */
-  retryAfter(key: string): number {
-    if (this.limit <= 0) return 0;
-    const entry = this.counts.get(key);
-    const now = this.now();
-    if (entry === undefined || entry.resetAt <= now) return 0;
-    return entry.count >= this.limit ? entry.resetAt - now : 0;
-  }
-
-  hit(key: string): void {
-    if (this.limit <= 0) return;
-    const now = this.now();
-    const entry = this.counts.get(key);
-    if (entry === undefined || entry.resetAt <= now) {
-      this.prune(now);
-      this.counts.set(key, { count: 1, resetAt: now + this.windowMs });
-    } else {
-      entry.count += 1;
+  /** Takes a token for `key`: 0 when allowed, else the milliseconds until one is available. */
+  take(key: string): number {
+    if (this.perSecond <= 0) return 0;
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      this.sweep();
+      bucket = new TokenBucket(this.perSecond, this.capacity, this.now);
+      this.buckets.set(key, bucket);
     }
+    return bucket.take();
   }
 
-  private prune(now: number): void {
-    if (this.counts.size < 10_000) return;
-    for (const [key, entry] of this.counts) if (entry.resetAt <= now) this.counts.delete(key);
+  /** Keys with a bucket right now. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(): void {
+    if (this.buckets.size < SWEEP_ABOVE) return;
+    for (const [key, bucket] of this.buckets) if (bucket.idle) this.buckets.delete(key);
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FailureLimiter, KeyedTokenBuckets } from "../../src/tracker/limits.js";
+import { FailureLimiter } from "../../src/tracker/limits.js";
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -45,21 +45,5 @@ describe("tracker limits", () => {
       assert.equal(limiter.reserve("key"), 0);
       limiter.fail("key");
     }
-  });
-
-  test("tracker - KeyedTokenBuckets limits each key on its own and refills", () => {
-    const clock = fakeClock();
-    const buckets = new KeyedTokenBuckets(2, 2, clock.now);
-    assert.equal(buckets.take("a"), 0);
-    assert.equal(buckets.take("a"), 0);
-    assert.equal(buckets.take("a"), 500);
-    assert.equal(buckets.take("b"), 0);
-    clock.advance(500);
-    assert.equal(buckets.take("a"), 0);
-  });
-
-  test("tracker - KeyedTokenBuckets with rate 0 never limits", () => {
-    const buckets = new KeyedTokenBuckets(0, 0, fakeClock().now);
-    for (let i = 0; i < 100; i++) assert.equal(buckets.take("a"), 0);
   });
 });

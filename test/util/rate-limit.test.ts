@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { TokenBucket, WindowCounter } from "../../src/util/rate-limit.js";
+import { KeyedTokenBuckets, TokenBucket } from "../../src/util/rate-limit.js";
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -61,58 +61,29 @@ test("util - TokenBucket is idle once it has refilled completely", () => {
   assert.equal(bucket.idle, true);
 });
 
-test("util - WindowCounter refuses a key once its limit is hit, until the window ends", () => {
+test("util - KeyedTokenBuckets limits each key on its own and refills", () => {
   const clock = manualClock();
-  const counter = new WindowCounter(3, 60_000, clock.now);
-  for (let n = 0; n < 3; n += 1) {
-    assert.equal(counter.retryAfter("alice"), 0);
-    counter.hit("alice");
-  }
-  assert.equal(counter.retryAfter("alice"), 60_000);
-  clock.advance(59_000);
-  assert.equal(counter.retryAfter("alice"), 1_000);
+  const buckets = new KeyedTokenBuckets(2, 2, clock.now);
+  assert.equal(buckets.take("a"), 0);
+  assert.equal(buckets.take("a"), 0);
+  assert.equal(buckets.take("a"), 500);
+  assert.equal(buckets.take("b"), 0);
+  clock.advance(500);
+  assert.equal(buckets.take("a"), 0);
+});
+
+test("util - KeyedTokenBuckets with rate 0 never limits", () => {
+  const buckets = new KeyedTokenBuckets(0, 0, manualClock().now);
+  for (let n = 0; n < 100; n += 1) assert.equal(buckets.take("a"), 0);
+  assert.equal(buckets.size, 0);
+});
+
+test("util - KeyedTokenBuckets forgets full buckets once many keys are tracked", () => {
+  const clock = manualClock();
+  const buckets = new KeyedTokenBuckets(1, 1, clock.now);
+  for (let n = 0; n < 10_000; n += 1) buckets.take(`old-${n}`);
+  assert.equal(buckets.size, 10_000);
   clock.advance(1_000);
-  assert.equal(counter.retryAfter("alice"), 0);
-  counter.hit("alice");
-  assert.equal(counter.retryAfter("alice"), 0);
-});
-
-test("util - WindowCounter counts each key on its own, and retryAfter does not count", () => {
-  const clock = manualClock();
-  const counter = new WindowCounter(2, 1_000, clock.now);
-  for (let n = 0; n < 10; n += 1) assert.equal(counter.retryAfter("bob"), 0);
-  counter.hit("alice");
-  counter.hit("alice");
-  assert.ok(counter.retryAfter("alice") > 0);
-  assert.equal(counter.retryAfter("bob"), 0);
-  assert.equal(counter.retryAfter("10.0.0.1"), 0);
-});
-
-test("util - WindowCounter starts a key's window at its first hit", () => {
-  const clock = manualClock();
-  const counter = new WindowCounter(2, 1_000, clock.now);
-  counter.hit("k");
-  clock.advance(600);
-  counter.hit("k");
-  assert.equal(counter.retryAfter("k"), 400);
-  clock.advance(400);
-  assert.equal(counter.retryAfter("k"), 0);
-});
-
-test("util - WindowCounter with limit 0 never limits", () => {
-  const counter = new WindowCounter(0, 1_000, () => 0);
-  for (let n = 0; n < 100; n += 1) counter.hit("k");
-  assert.equal(counter.retryAfter("k"), 0);
-});
-
-test("util - WindowCounter forgets expired keys when many are tracked", () => {
-  const clock = manualClock();
-  const counter = new WindowCounter(1, 1_000, clock.now);
-  for (let n = 0; n < 10_000; n += 1) counter.hit(`old-${n}`);
-  clock.advance(1_000);
-  counter.hit("new");
-  assert.ok(counter.retryAfter("new") > 0);
-  assert.equal(counter.retryAfter("old-1"), 0);
-  counter.hit("old-1");
-  assert.ok(counter.retryAfter("old-1") > 0);
+  assert.equal(buckets.take("new"), 0);
+  assert.equal(buckets.size, 1);
 });
