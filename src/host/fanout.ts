@@ -3,18 +3,21 @@ import { encodeEvent } from "../protocol/frames.js";
 import type { HostEventBodies } from "../protocol/host-schemas.js";
 import type { HostSession } from "./session.js";
 
-/** Encodes an event once and writes the same string to every session but `except`. */
+/** Encodes an event once and writes the same bytes to every session but `except`. */
 export function broadcastEvent<E extends keyof HostEventBodies>(
   sessions: Iterable<HostSession>,
   event: E,
   body: HostEventBodies[E],
   except?: HostSession,
 ): void {
-  writeToAll(sessions, encodeEvent(event, body), except);
+  writeToAll(sessions, Buffer.from(encodeEvent(event, body)), except);
 }
 
-/** Writes already-encoded frames to every session but `except`. */
-export function writeToAll(sessions: Iterable<HostSession>, frames: string, except?: HostSession): void {
+/**
+ * Writes already-encoded frames to every session but `except`. Pass a Buffer when there are many
+ * sessions: a string would be UTF-8 encoded again by every socket.
+ */
+export function writeToAll(sessions: Iterable<HostSession>, frames: Buffer, except?: HostSession): void {
   for (const session of sessions) {
     if (session !== except) session.connection.write(frames);
   }

@@ -129,7 +129,7 @@ export class MessageBatcher {
     this.publishTimer = undefined;
     for (const publication of this.publications.splice(0)) {
       for (const delivery of publication.deliveries) {
-        const frames = delivery.frames.join("");
+        const frames = Buffer.from(delivery.frames.join(""));
         const members = delivery.channel.members;
         writeToAll(
           delivery.recipients.filter((session) => members.has(session)),
