@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import type { PasswordHashOptions } from "../../src/auth/password.js";
+import type { HostLimits } from "../../src/host/limits.js";
+import type { HostProcessConfig, HostReady } from "../processes/host.js";
+import type { MembersSetup } from "../processes/members.js";
+import type { TrackerProcessConfig } from "../processes/tracker.js";
+import { BenchChild } from "./processes.js";
+import { type Address, WireClient } from "./wire.js";
+
+/** A small scrypt cost for accounts the bench creates; the SIGNIN figure uses the shipped one. */
+export const BENCH_PASSWORD_HASH: PasswordHashOptions = { logN: 10, r: 8, p: 1 };
+export const OWNER = { username: "benchowner", password: "bench-owner-password" };
+
+export type AddressReady = { address: Address };
+export type ServerChild = BenchChild<AddressReady>;
+
+export function startTracker(dataDir: string, passwordHash = BENCH_PASSWORD_HASH): Promise<ServerChild> {
+  const config: TrackerProcessConfig = { dataDir, passwordHash };
+  return BenchChild.start<AddressReady>("tracker.ts", { name: "tracker", args: [JSON.stringify(config)] });
+}
+
+export function startBaseline(): Promise<ServerChild> {
+  return BenchChild.start<AddressReady>("baseline-server.ts", { name: "baseline server" });
+}
+
+/** Creates the account (or accepts that it exists) and returns a fresh ticket for it. */
+export async function signUpAndIn(
+  tracker: Address,
+  account: { username: string; password: string },
+): Promise<string> {
+  const client = await WireClient.open(tracker);
+  try {
+    await client.request("SIGNUP", account).catch((error: { code?: string }) => {
+      if (error.code !== "USERNAME_TAKEN") throw error;
+    });
+    const body = await client.request<{ ticket: string }>("SIGNIN", account);
+    return body.ticket;
+  } finally {
+    await client.close();
+  }
+}
+
+export interface HostStackOptions {
+  workDir: string;
+  name: string;
+  tracker: Address;
+  channel: string;
+  limits?: Partial<HostLimits>;
+  nodeFlags?: string[];
+  /** Reuse a data dir (a restart). */
+  dataDir?: string;
+}
+
+/** A channel host process owned by OWNER, hosting one channel, with the send rate limit off. */
+export function startHost(options: HostStackOptions): Promise<BenchChild<HostReady>> {
+  const config: HostProcessConfig = {
+    dataDir: options.dataDir ?? join(options.workDir, options.name),
+    tracker: options.tracker,
+    owner: OWNER,
+    channel: options.channel,
+    limits: { sendRatePerSecond: 0, ...options.limits },
+  };
+  return BenchChild.start<HostReady>("host.ts", {
+    name: options.name,
+    args: [JSON.stringify(config)],
+    nodeFlags: options.nodeFlags,
+  });
+}
+
+/** How long joining may take per connection on a loaded machine, on top of a fixed allowance. */
+const JOIN_MS_PER_CONNECTION = 60;
+
+/** A load process holding `setup.count` joined (or signed-in) connections open. */
+export async function holdConnections(name: string, setup: MembersSetup): Promise<BenchChild> {
+  const members = await BenchChild.start("members.ts", { name });
+  await members.call("setup", setup, 30_000 + setup.count * JOIN_MS_PER_CONNECTION);
+  return members;
+}

@@ -1,0 +1,157 @@
+/**
+ * The baseline: a minimal Node TCP server that does what a chat host must do and nothing more.
+ * Every connection's CONNECT line makes it a member; each MESSAGE line is acknowledged and its
+ * bytes are written to every member, with every member socket corked for the whole input chunk
+ * (one writev per member per batch). For the history and directory figures it also answers
+ * CACHE, CONNECT `since`, HISTORY and LIST from plain in-memory arrays.
+ */
+import { createServer, type Socket } from "node:net";
+import { LineFramer } from "../../src/protocol/framer.js";
+import { encodeResponse } from "../../src/protocol/frames.js";
+import type { ChatMessage } from "../../src/protocol/host-schemas.js";
+import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
+import { processStats, serveParent } from "../lib/child.js";
+
+const CONNECT_PAGE = 50;
+const SINCE_PAGE = 500;
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+const members = new Set<Socket>();
+const sockets = new Set<Socket>();
+const messages: ChatMessage[] = [];
+let listings: ChannelListing[] = [];
+let corked = false;
+
+function corkMembers(): void {
+  if (corked) return;
+  corked = true;
+  for (const member of members) member.cork();
+}
+
+function uncorkMembers(): void {
+  if (!corked) return;
+  corked = false;
+  for (const member of members) member.uncork();
+}
+
+function requestId(line: string): string {
+  const at = line.indexOf('"id":"');
+  if (at === -1) return "unknown";
+  return line.slice(at + 6, line.indexOf('"', at + 6));
+}
+
+function page(from: number, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
+  const start = Math.max(0, from);
+  return { messages: messages.slice(start, start + limit), hasMore: start + limit < messages.length };
+}
+
+function answer(socket: Socket, line: string): void {
+  const frame = JSON.parse(line) as { id: string; command: string; body: Record<string, unknown> };
+  const body = frame.body;
+  let reply: object;
+  switch (frame.command) {
+    case "CONNECT": {
+      members.add(socket);
+      if (corked) socket.cork();
+      const since = typeof body.since === "number" ? body.since : undefined;
+      const history =
+        since === undefined ? page(messages.length - CONNECT_PAGE, CONNECT_PAGE) : page(since, SINCE_PAGE);
+      reply = {
+        channel: body.channel,
+        owner: "baseline",
+        view: "public",
+        moderated: false,
+        role: "guest",
+        members: [],
+        history: history.messages,
+        latestSeq: messages.length,
+        hasMore: since === undefined ? messages.length > CONNECT_PAGE : history.hasMore,
+      };
+      break;
+    }
+    case "CACHE": {
+      const ts = new Date().toISOString();
+      const results = (body.messages as { msgId: string; text: string; sentAt?: string }[]).map((message) => {
+        const stored: ChatMessage = {
+          channel: String(body.channel),
+          seq: messages.length + 1,
+          msgId: message.msgId,
+          from: "baseline",
+          text: message.text,
+          ts,
+          sentAt: message.sentAt ?? null,
+        };
+        messages.push(stored);
+        return { msgId: stored.msgId, seq: stored.seq, ts, duplicate: false };
+      });
+      reply = { results };
+      break;
+    }
+    case "HISTORY":
+      reply = page(Number(body.after ?? 0), Number(body.limit ?? CONNECT_PAGE));
+      break;
+    case "LIST":
+      reply = { channels: listings };
+      break;
+    default:
+      reply = {};
+  }
+  socket.write(encodeResponse(frame.id, "OK", reply));
+}
+
+function onLine(socket: Socket, line: string): void {
+  if (!line.includes('"command":"MESSAGE"')) {
+    answer(socket, line);
+    return;
+  }
+  corkMembers();
+  socket.write(encodeResponse(requestId(line), "OK", {}));
+  const bytes = Buffer.from(`${line}\n`);
+  for (const member of members) member.write(bytes);
+}
+
+const server = createServer({ noDelay: true }, (socket) => {
+  sockets.add(socket);
+  const framer = new LineFramer(
+    { onLine: (line) => onLine(socket, line), onOversize: () => socket.destroy() },
+    MAX_FRAME_BYTES,
+  );
+  socket.on("data", (chunk: Buffer) => {
+    framer.push(chunk);
+    uncorkMembers();
+  });
+  socket.on("error", () => {});
+  socket.on("close", () => {
+    sockets.delete(socket);
+    members.delete(socket);
+  });
+});
+
+function fillListings(args: { count: number }): { listings: number } {
+  listings = Array.from({ length: args.count }, (_, index) => ({
+    name: `bench-channel-${index}`,
+    owner: `bench-owner-${index % 4}`,
+    view: "public" as const,
+    moderated: false,
+    online: true,
+    address: { host: "127.0.0.1", port: 40_000 + (index % 1000) },
+    members: 0,
+  }));
+  return { listings: listings.length };
+}
+
+const parent = serveParent({
+  stats: () => ({ ...processStats(), connections: sockets.size, members: members.size }),
+  fillListings,
+  close: () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+});
+
+server.listen({ host: "127.0.0.1", port: 0, backlog: 4096 }, () => {
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  parent.ready({ address: { host: "127.0.0.1", port: address.port } });
+});

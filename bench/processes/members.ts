@@ -1,0 +1,319 @@
+/**
+ * The load process: holds N member sockets on one channel (a hychat host, or the baseline server),
+ * reads every broadcast, checks that each member gets each message of a run exactly once and in
+ * order, and records the latency from the publisher's send time (carried in the text) to receipt.
+ */
+import type { Socket } from "node:net";
+import { LineFramer } from "../../src/protocol/framer.js";
+import { encodeRequest } from "../../src/protocol/frames.js";
+import { processStats, serveParent } from "../lib/child.js";
+import { nowUs } from "../lib/clock.js";
+import { withDeadline } from "../lib/deadline.js";
+import { digitsAt, runMarker, SEQ_KEY } from "../lib/message-format.js";
+import { Histogram, type SerializedHistogram } from "../lib/stats.js";
+import { type Address, openSocket, pipelined, WireClient } from "../lib/wire.js";
+
+export interface MembersSetup {
+  /** `hychat`: CONNECT with a guest ticket from the tracker; `baseline`: the same line, no ticket. */
+  mode: "hychat" | "baseline";
+  target: Address;
+  tracker?: Address;
+  channel: string;
+  count: number;
+  /** Sent instead of CONNECT, with no ticket (e.g. GUEST to hold signed-in tracker connections). */
+  handshake?: { command: string; body: object };
+}
+
+export interface RunOutcome {
+  complete: boolean;
+  deliveries: number;
+  /** When the last member received the last message (monotonic microseconds). */
+  lastReceiptUs: number;
+  latency: SerializedHistogram;
+  errors: string[];
+}
+
+/** Sockets opened at once while joining, below the listen backlog of any Node server. */
+const JOIN_CONCURRENCY = 64;
+const GUEST_WINDOW = 64;
+/** Errors kept per run; the count of all of them is reported too. */
+const MAX_ERRORS_KEPT = 10;
+
+interface Run {
+  markerBytes: Buffer;
+  messages: number;
+  latency: Histogram;
+  deliveries: number;
+  completed: number;
+  lastReceiptUs: number;
+  errors: string[];
+  errorCount: number;
+  done: () => void;
+  finished: Promise<void>;
+}
+
+let run: Run | undefined;
+const members: Member[] = [];
+
+function recordError(target: Run, text: string): void {
+  target.errorCount += 1;
+  if (target.errors.length < MAX_ERRORS_KEPT) target.errors.push(text);
+}
+
+const NEWLINE = 0x0a;
+const SEQ_MARK = Buffer.from(SEQ_KEY);
+
+/** Where `"seq":` starts in the line around `at` (searched back, then forward, to the line's ends), or -1. */
+function seqKeyAround(bytes: Buffer, at: number): number {
+  const first = SEQ_MARK[0] as number;
+  const matches = (index: number): boolean => {
+    for (let offset = 1; offset < SEQ_MARK.length; offset++) {
+      if (bytes[index + offset] !== SEQ_MARK[offset]) return false;
+    }
+    return true;
+  };
+  for (let index = at; index >= 0 && bytes[index] !== NEWLINE; index--) {
+    if (bytes[index] === first && matches(index)) return index;
+  }
+  for (let index = at; index < bytes.length && bytes[index] !== NEWLINE; index++) {
+    if (bytes[index] === first && matches(index)) return index;
+  }
+  return -1;
+}
+
+function markerAt(bytes: Buffer, at: number, marker: Buffer): boolean {
+  if (at + marker.length > bytes.length) return false;
+  for (let offset = 0; offset < marker.length; offset++) {
+    if (bytes[at + offset] !== marker[offset]) return false;
+  }
+  return true;
+}
+
+/**
+ * One member socket. Once joined it does not split lines: it searches the received bytes for the
+ * run's msgId marker, one native search per delivery, because the load process must cost less
+ * per delivery than the servers it measures or it would measure itself.
+ */
+class Member {
+  private next = 0;
+  private lastSeq = -1;
+  private joined = false;
+  /** Bytes after the last newline of the previous chunk. */
+  private rest: Buffer | undefined;
+  private readonly handshake: LineFramer;
+  private settleJoin: ((error?: Error) => void) | undefined;
+
+  constructor(
+    readonly index: number,
+    private readonly socket: Socket,
+    private readonly checkSeq: boolean,
+  ) {
+    this.handshake = new LineFramer({
+      onLine: (line) => this.onHandshakeLine(line),
+      onOversize: () => socket.destroy(new Error("oversized line while joining")),
+    });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("close", () => {
+      this.settleJoin?.(new Error(`member ${index} closed while joining`));
+      if (run !== undefined && this.next < run.messages) recordError(run, `member ${index} was disconnected`);
+    });
+    socket.on("error", () => {});
+  }
+
+  join(handshake: string): Promise<void> {
+    const joined = new Promise<void>((resolve, reject) => {
+      this.settleJoin = (error) => {
+        this.settleJoin = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    this.socket.write(handshake);
+    return joined;
+  }
+
+  arm(): void {
+    this.next = 0;
+    this.lastSeq = -1;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onHandshakeLine(line: string): void {
+    if (this.joined || !line.includes('"type":"response"')) return;
+    this.joined = true;
+    if (line.includes('"status":"OK"')) this.settleJoin?.();
+    else this.settleJoin?.(new Error(`member ${this.index} was refused: ${line.slice(0, 300)}`));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.joined) {
+      // Runs start only after every member joined, so what follows the answer here is no run's.
+      this.handshake.push(chunk);
+      return;
+    }
+    let from = 0;
+    if (this.rest !== undefined) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline === -1) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        return;
+      }
+      const head = Buffer.concat([this.rest, chunk.subarray(0, newline + 1)]);
+      this.rest = undefined;
+      this.scan(head, head.length);
+      from = newline + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last < from) {
+      this.rest = Buffer.from(chunk.subarray(from));
+      return;
+    }
+    this.scan(from === 0 ? chunk : chunk.subarray(from), last + 1 - from);
+    if (last + 1 < chunk.length) this.rest = Buffer.from(chunk.subarray(last + 1));
+  }
+
+  /** Handles every marker in the whole lines at `bytes[0, end)`. */
+  private scan(bytes: Buffer, end: number): void {
+    const current = run;
+    if (current === undefined) return;
+    const marker = current.markerBytes;
+    let receivedUs = 0;
+    let at = bytes.indexOf(marker);
+    // Lines of one run have nearly the same length, so the next marker is usually one stride on.
+    let stride = 0;
+    while (at !== -1 && at < end) {
+      if (receivedUs === 0) receivedUs = nowUs();
+      this.onMessage(current, bytes, at, receivedUs);
+      const guess = at + stride;
+      const next =
+        stride > 0 && markerAt(bytes, guess, marker) ? guess : bytes.indexOf(marker, at + marker.length);
+      stride = next - at;
+      at = next;
+    }
+  }
+
+  private onMessage(current: Run, bytes: Buffer, at: number, receivedUs: number): void {
+    const position = digitsAt(bytes, at + current.markerBytes.length);
+    const sentUs = digitsAt(bytes, position.end + 1);
+    current.latency.record(receivedUs - sentUs.value);
+    if (this.checkSeq) {
+      const seqAt = seqKeyAround(bytes, at);
+      const seq = seqAt === -1 ? -1 : digitsAt(bytes, seqAt + SEQ_MARK.length).value;
+      if (seq === -1 || (this.lastSeq !== -1 && seq !== this.lastSeq + 1)) {
+        recordError(current, `member ${this.index}: seq ${seq} after ${this.lastSeq}`);
+      }
+      this.lastSeq = seq;
+    }
+    current.deliveries += 1;
+    if (position.value !== this.next) {
+      recordError(
+        current,
+        position.value < this.next
+          ? `member ${this.index}: message ${position.value} again (duplicate or out of order)`
+          : `member ${this.index}: message ${position.value} while ${this.next} was due (missing)`,
+      );
+      if (position.value < this.next) return;
+    }
+    this.next = position.value + 1;
+    if (this.next === current.messages) {
+      current.completed += 1;
+      if (current.completed === members.length) {
+        current.lastReceiptUs = receivedUs;
+        current.done();
+      }
+    }
+  }
+}
+
+async function guestTickets(tracker: Address, count: number): Promise<string[]> {
+  const client = await WireClient.open(tracker);
+  try {
+    const tickets: string[] = [];
+    await pipelined(count, GUEST_WINDOW, async (index) => {
+      const body = await client.request<{ ticket: string }>("GUEST", {});
+      tickets[index] = body.ticket;
+    });
+    return tickets;
+  } finally {
+    await client.close();
+  }
+}
+
+async function setup(options: MembersSetup): Promise<{ members: number; setupMs: number }> {
+  const startedUs = nowUs();
+  let tickets: string[] = [];
+  if (options.mode === "hychat" && options.handshake === undefined) {
+    if (options.tracker === undefined) throw new Error("hychat members need the tracker address");
+    tickets = await guestTickets(options.tracker, options.count);
+  }
+  await pipelined(options.count, JOIN_CONCURRENCY, async (index) => {
+    const socket = await openSocket(options.target);
+    const member = new Member(index, socket, options.mode === "hychat");
+    members.push(member);
+    const ticket = tickets[index] ?? "-";
+    const handshake = options.handshake ?? { command: "CONNECT", body: { channel: options.channel, ticket } };
+    await member.join(encodeRequest(`join-${index}`, handshake.command, handshake.body));
+  });
+  return { members: members.length, setupMs: (nowUs() - startedUs) / 1000 };
+}
+
+function expect(args: { runTag: string; messages: number }): void {
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  run = {
+    markerBytes: Buffer.from(runMarker(args.runTag)),
+    messages: args.messages,
+    latency: new Histogram(),
+    deliveries: 0,
+    completed: 0,
+    lastReceiptUs: 0,
+    errors: [],
+    errorCount: 0,
+    done,
+    finished,
+  };
+  for (const member of members) member.arm();
+}
+
+async function wait(args: { timeoutMs: number }): Promise<RunOutcome> {
+  const current = run;
+  if (current === undefined) throw new Error("no run is armed");
+  let complete = true;
+  try {
+    await withDeadline(current.finished, args.timeoutMs, "all deliveries");
+  } catch {
+    complete = false;
+    recordError(
+      current,
+      `only ${current.completed} of ${members.length} members got all ${current.messages} messages ` +
+        `(${current.deliveries} deliveries)`,
+    );
+  }
+  run = undefined;
+  if (current.errorCount > current.errors.length) {
+    current.errors.push(`... ${current.errorCount - current.errors.length} more errors`);
+  }
+  return {
+    complete: complete && current.errorCount === 0,
+    deliveries: current.deliveries,
+    lastReceiptUs: current.lastReceiptUs,
+    latency: current.latency.toJSON(),
+    errors: current.errors,
+  };
+}
+
+const parent = serveParent({
+  setup,
+  expect,
+  wait,
+  stats: processStats,
+  close: () => {
+    for (const member of members) member.close();
+  },
+});
+parent.ready({ pid: process.pid });
