@@ -102,6 +102,11 @@ export class HistoryStore {
   private readonly db: Database.Database;
   private readonly latest = new Map<string, number>();
   private readonly statements;
+  private readonly appendTransaction: (
+    batch: readonly NewMessage[],
+    ts: string,
+    next: Map<string, number>,
+  ) => AppendResult[];
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -133,7 +138,8 @@ export class HistoryStore {
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND sender = ? AND msg_id = ?`,
       ),
       insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
-        "INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (channel, sender, msg_id) DO NOTHING`,
       ),
       latestPage: db.prepare<[string, number], ChatMessage>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?`,
@@ -155,6 +161,7 @@ export class HistoryStore {
          ON CONFLICT (id) DO UPDATE SET public_key = excluded.public_key, issuer = excluded.issuer, updated_at = excluded.updated_at`,
       ),
     };
+    this.appendTransaction = db.transaction((batch, ts, next) => this.appendBatch(batch, ts, next));
   }
 
   /** Opens (creating if needed) `host.db` in `dataDir` and applies pending migrations. */
@@ -244,36 +251,42 @@ export class HistoryStore {
   append(batch: readonly NewMessage[]): AppendResult[] {
     const ts = new Date().toISOString();
     const next = new Map<string, number>();
-    const results = this.db.transaction(() =>
-      batch.map((item): AppendResult => {
-        const existing = this.statements.findByMsgId.get(item.channel, item.from, item.msgId);
-        if (existing !== undefined) return { message: existing, duplicate: true };
-        const seq = (next.get(item.channel) ?? this.latestSeq(item.channel)) + 1;
-        next.set(item.channel, seq);
-        this.statements.insertMessage.run(
-          item.channel,
-          seq,
-          item.msgId,
-          item.from,
-          item.text,
-          ts,
-          item.sentAt,
-        );
-        const message: ChatMessage = {
-          channel: item.channel,
-          seq,
-          msgId: item.msgId,
-          from: item.from,
-          text: item.text,
-          ts,
-          sentAt: item.sentAt,
-        };
-        return { message, duplicate: false };
-      }),
-    )();
+    const results = this.appendTransaction(batch, ts, next);
     // Only a committed transaction moves the counters on.
     for (const [channel, seq] of next) this.latest.set(channel, seq);
     return results;
+  }
+
+  /** Inserts each new message under the next seq; a repeat of (channel, from, msgId) finds the original. */
+  private appendBatch(batch: readonly NewMessage[], ts: string, next: Map<string, number>): AppendResult[] {
+    return batch.map((item): AppendResult => {
+      const seq = (next.get(item.channel) ?? this.latestSeq(item.channel)) + 1;
+      const inserted = this.statements.insertMessage.run(
+        item.channel,
+        seq,
+        item.msgId,
+        item.from,
+        item.text,
+        ts,
+        item.sentAt,
+      );
+      if (inserted.changes === 0) {
+        const existing = this.statements.findByMsgId.get(item.channel, item.from, item.msgId);
+        if (existing === undefined) throw new Error(`message ${item.msgId} conflicted but is not stored`);
+        return { message: existing, duplicate: true };
+      }
+      next.set(item.channel, seq);
+      const message: ChatMessage = {
+        channel: item.channel,
+        seq,
+        msgId: item.msgId,
+        from: item.from,
+        text: item.text,
+        ts,
+        sentAt: item.sentAt,
+      };
+      return { message, duplicate: false };
+    });
   }
 
   /**

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { STATUSES } from "../../src/protocol/codes.js";
-import { encodeEvent, encodeRequest, encodeResponse, parseFrame } from "../../src/protocol/frames.js";
+import {
+  encodeEvent,
+  encodeRequest,
+  encodeResponse,
+  frameSchema,
+  parseFrame,
+} from "../../src/protocol/frames.js";
 
 function refused(line: string): { id: string | null; reason: string } {
   const parsed = parseFrame(line);
@@ -107,5 +113,39 @@ test("protocol - parseFrame never throws on arbitrary input", () => {
       if (!parsed.ok) assert.ok(parsed.id === null || (parsed.id.length >= 1 && parsed.id.length <= 64));
     }),
     { numRuns: 300 },
+  );
+});
+
+test("protocol - parseFrame accepts exactly what frameSchema accepts, with the same frame", () => {
+  const name = fc.oneof(fc.string({ minLength: 0, maxLength: 70 }), fc.constant(null), fc.integer());
+  const candidate = fc.record(
+    {
+      type: fc.oneof(fc.constantFrom("request", "response", "event", "other"), fc.integer()),
+      id: name,
+      command: name,
+      event: name,
+      status: fc.oneof(
+        fc.constantFrom("OK", "REQUEST_ERROR", "SERVER_ERROR", "UNAUTHORIZED", "ok"),
+        fc.integer(),
+      ),
+      body: fc.oneof(
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.array(fc.integer()),
+        fc.constant(null),
+        fc.string(),
+      ),
+      extra: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(candidate, (value) => {
+      const line = JSON.stringify(value);
+      const parsed = parseFrame(line);
+      const expected = frameSchema.safeParse(JSON.parse(line));
+      assert.equal(parsed.ok, expected.success, line);
+      if (parsed.ok && expected.success) assert.deepEqual(parsed.frame, expected.data);
+    }),
+    { numRuns: 5000 },
   );
 });
