@@ -1,4 +1,4 @@
-import type { HostedChannel, Identity, JoinedChannel, PeerEvent } from "../peer/types.js";
+import type { HostedChannel, Identity, JoinedChannel, OutboxEntry, PeerEvent } from "../peer/types.js";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import type { Role, View } from "../protocol/tracker-schemas.js";
 import type { Output } from "./format.js";
@@ -18,6 +18,8 @@ export interface PrinterFocus {
   current(): string | null;
   markRead(channel: string): void;
   username(): string | null;
+  /** The signed-in user's outbox: what is still in it at sign-in is shown as pending. */
+  outbox(): readonly OutboxEntry[];
 }
 
 interface PendingShown {
@@ -95,6 +97,9 @@ export class EventPrinter {
     const previous = this.identityShown;
     this.identityShown = key;
     if (identity === null) {
+      // The next sign-in starts afresh: its hosted channels and outbox are printed again.
+      this.pending.clear();
+      this.hosted.clear();
       if (previous !== undefined && previous !== "") this.out.notice("signed out");
       return;
     }
@@ -106,6 +111,9 @@ export class EventPrinter {
     this.out.line(
       `signed in as ${identity.username} (${identity.role}${identity.invisible ? ", invisible" : ""})`,
     );
+    // Left from an earlier run: shown now so that its delivery is reported as `delivered #N`.
+    for (const entry of this.focus.outbox())
+      this.queued(entry.channel, entry.msgId, entry.sentAt, entry.text);
   }
 
   joined(channel: JoinedChannel, history: readonly ChatMessage[]): void {

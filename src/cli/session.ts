@@ -94,19 +94,25 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
       current: () => shell?.current() ?? null,
       markRead: (channel) => opened.markRead(channel),
       username: () => opened.identity?.username ?? null,
+      outbox: () => opened.outbox(),
     });
     unsubscribe = opened.subscribe((event) => printer.handle(event));
 
     const identity = await Promise.race([logIn(opened, options.login, terminal), stopped.then(() => null)]);
     if (identity !== null) printer.identity(identity);
     else if (signals === 0) {
-      if (options.channels.length > 0) {
+      // Hosting needs an account, and a headless peer without the GUI has nowhere to sign in.
+      if (options.channels.length > 0 || (options.headless && !options.gui)) {
         throw new StartupError(
           "NOT_SIGNED_IN",
           "no saved session: give --username (and --signup) or --guest",
         );
       }
-      out.notice("not signed in: /signin USER, /signup USER or /guest [NAME]");
+      out.notice(
+        options.headless
+          ? "not signed in: sign in on the GUI page"
+          : "not signed in: /signin USER, /signup USER or /guest [NAME]",
+      );
     }
     for (const channel of options.channels) {
       if (signals > 0) break;

@@ -14,7 +14,14 @@ export interface ShellOptions {
   printer: EventPrinter;
   logger: Logger;
   commands?: readonly SlashCommand[];
+  /** At the end of scripted input, how long to wait for the outbox of reachable channels to empty (default 10 s). */
+  drainTimeoutMs?: number;
 }
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/** An unknown command is echoed in its error up to this many characters. */
+const MAX_SHOWN_COMMAND = 32;
 
 /**
  * The interactive shell: reads a line, runs it (a slash command, or text for the current
@@ -29,8 +36,10 @@ export class Shell {
   private readonly commands: readonly SlashCommand[];
   private readonly context: SlashContext;
   private readonly directory = new Set<string>();
+  private readonly drainTimeoutMs: number;
   private currentChannel: string | null = null;
   private exitRequested = false;
+  private endDrain: (() => void) | undefined;
 
   constructor(options: ShellOptions) {
     this.peer = options.peer;
@@ -38,6 +47,7 @@ export class Shell {
     this.out = options.out;
     this.logger = options.logger;
     this.commands = options.commands ?? SLASH_COMMANDS;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.context = {
       peer: options.peer,
       out: options.out,
@@ -66,7 +76,11 @@ export class Shell {
       while (!this.exitRequested) {
         this.terminal.showPrompt();
         const line = await this.terminal.nextLine();
-        if (line === null) break;
+        if (line === null) {
+          // A script's last messages may still wait in the outbox (rate limits): let them go first.
+          if (!this.terminal.interactive) await this.drainOutbox();
+          break;
+        }
         await this.execute(line);
       }
     } finally {
@@ -80,6 +94,7 @@ export class Shell {
   stop(): void {
     this.exitRequested = true;
     this.terminal.close();
+    this.endDrain?.();
   }
 
   /** One line of input: a slash command, or text for the current channel. */
@@ -119,8 +134,10 @@ export class Shell {
   private async runCommand(text: string): Promise<void> {
     const [, name = "", rest = ""] = /^\/(\S+)\s*([\s\S]*)$/.exec(text) ?? [];
     const command = findSlashCommand(name, this.commands);
-    if (command === undefined)
-      throw new ShellError("UNKNOWN_COMMAND", `unknown command /${name} (try /help)`);
+    if (command === undefined) {
+      const shown = name.length > MAX_SHOWN_COMMAND ? `${name.slice(0, MAX_SHOWN_COMMAND)}…` : name;
+      throw new ShellError("UNKNOWN_COMMAND", `unknown command /${shown} (try /help)`);
+    }
     const words = rest.split(/\s+/).filter((word) => word !== "");
     await command.run(this.context, { words, rest });
   }
@@ -139,6 +156,33 @@ export class Shell {
       case "none":
         return [];
     }
+  }
+
+  /** Resolves once no reachable channel has messages in the outbox, or after `drainTimeoutMs`. */
+  private drainOutbox(): Promise<void> {
+    const waiting = () => {
+      const online = new Set(
+        this.peer
+          .joinedChannels()
+          .filter((channel) => channel.state === "online")
+          .map((channel) => channel.name),
+      );
+      return this.peer.outbox().some((entry) => online.has(entry.channel));
+    };
+    if (this.exitRequested || !waiting()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.endDrain = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, this.drainTimeoutMs);
+      const unsubscribe = this.peer.subscribe(() => {
+        if (!waiting()) finish();
+      });
+      this.endDrain = finish;
+    });
   }
 
   private async readSecret(question: string): Promise<string> {

@@ -62,8 +62,10 @@ export class Terminal implements PromptLine {
     this.interruptHandler = handler;
   }
 
+  /** A prompt already on screen is redrawn, so it never names a channel that is no longer current. */
   setPrompt(text: string): void {
     this.rl.setPrompt(text);
+    this.redraw();
   }
 
   /** Shows the prompt (terminal only). */

@@ -160,7 +160,10 @@ export class TrackerSession {
     return reply.invisible;
   }
 
-  /** Drops the identity: the connection is replaced by a fresh, anonymous one. */
+  /**
+   * Drops the identity: the connection is replaced by a fresh, anonymous one. That is no outage,
+   * so the listener is not told the tracker went away (requests wait for the new connection).
+   */
   forget(): void {
     this.held = undefined;
     const connection = this.connection;
@@ -168,7 +171,6 @@ export class TrackerSession {
     // Detached first, so no request goes out on the signed-in connection while it closes.
     this.connection = undefined;
     this.ready = false;
-    this.listener.state(false);
     connection.close();
     this.loop.start();
   }

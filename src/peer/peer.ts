@@ -18,6 +18,7 @@ import type { Address, ChannelListing, Role, View } from "../protocol/tracker-sc
 import type { BackoffOptions } from "../util/backoff.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { EventHub } from "./event-hub.js";
+import { acquireInstanceLock, type InstanceLock } from "./instance-lock.js";
 import {
   CLIENT_DB_FILE,
   deleteSession,
@@ -61,8 +62,12 @@ interface UserState {
   username: string;
   role: Role;
   dir: string;
+  /** Keeps a second peer off this user directory while this one is signed in. */
+  lock: InstanceLock;
   store: ClientStore;
   links: Map<string, ChannelLink>;
+  /** Links opened by a `join` that has not settled: a refusal is that call's error, not a `left` event. */
+  joining: Set<ChannelLink>;
   linkContext: ChannelLinkContext;
   channelHost?: ChannelHost;
   hostStarting?: Promise<ChannelHost>;
@@ -409,15 +414,32 @@ export class Peer implements PeerApi {
   private async begin(credentials: TrackerCredentials): Promise<Identity> {
     await this.endUser(false);
     const dir = ensureUserDir(this.options.dataDir, credentials.username);
+    let lock: InstanceLock;
+    let store: ClientStore;
+    try {
+      lock = acquireInstanceLock(dir, credentials.username);
+    } catch (error) {
+      // Signed in on the tracker but unable to use the local state: sign out there again.
+      this.tracker.forget();
+      throw error;
+    }
+    try {
+      store = ClientStore.open(join(dir, CLIENT_DB_FILE));
+    } catch (error) {
+      lock.release();
+      this.tracker.forget();
+      throw error;
+    }
     saveSession(dir, credentials);
     saveLastUser(this.options.dataDir, credentials.username);
-    const store = ClientStore.open(join(dir, CLIENT_DB_FILE));
     const user: UserState = {
       username: credentials.username,
       role: credentials.role,
       dir,
+      lock,
       store,
       links: new Map(),
+      joining: new Set(),
       linkContext: {
         pool: this.pool,
         store,
@@ -468,6 +490,7 @@ export class Peer implements PeerApi {
     await channelHost?.close();
     user.store.close();
     if (signingOut) deleteSession(user.dir);
+    user.lock.release();
   }
 
   private linkIdentity(): LinkIdentity | undefined {
@@ -535,9 +558,14 @@ export class Peer implements PeerApi {
       }
       if (this.user !== user) throw wireError("NOT_SIGNED_IN", "signed out while joining");
       const name = listing?.name ?? channel;
-      link = user.links.get(name) ?? this.openLink(user, name);
+      link = user.links.get(name);
+      if (link === undefined) {
+        link = this.openLink(user, name);
+        user.joining.add(link);
+      }
     }
     const refused = await link.settled();
+    user.joining.delete(link);
     if (refused !== undefined) throw refused;
     return link;
   }
@@ -571,7 +599,7 @@ export class Peer implements PeerApi {
       });
       for (const entry of dropped) this.settleWaiter(entry.msgId, reason);
     }
-    this.emit({ type: "left", channel: link.name, reason: code });
+    if (!user.joining.has(link)) this.emit({ type: "left", channel: link.name, reason: code });
   }
 
   /** Asks the tracker for the directory, moves links whose channel moved, and tells the UI. */

@@ -124,6 +124,12 @@ describe("cli end to end", () => {
     assert.deepEqual(await carol.waitForExit(), { code: 0, signal: null });
   });
 
+  test("cli - a headless peer with no saved session and no GUI exits 1 with NOT_SIGNED_IN", async () => {
+    const lonely = hychat("peer", "--tracker", tracker, "--headless", "--data-dir", join(HOME, "nobody"));
+    assert.deepEqual(await lonely.waitForExit(), { code: 1, signal: null });
+    assert.match(lonely.stderr, /^error NOT_SIGNED_IN: no saved session/m);
+  });
+
   test("cli - --help and --version work on every subcommand", async () => {
     const commands = ["", "peer", "up", "tracker"];
     const runs = commands.map((command) => {

@@ -19,7 +19,7 @@ interface Harness {
   lines(): string[];
 }
 
-function harness(peer = new FakePeer()): Harness {
+function harness(peer = new FakePeer(), drainTimeoutMs?: number): Harness {
   const input = new PassThrough();
   const sink = new PassThrough();
   let written = "";
@@ -33,9 +33,17 @@ function harness(peer = new FakePeer()): Harness {
     current: () => shell?.current() ?? null,
     markRead: (channel) => peer.markRead(channel),
     username: () => peer.identity?.username ?? null,
+    outbox: () => peer.outbox(),
   });
   peer.subscribe((event) => printer.handle(event));
-  shell = new Shell({ peer, terminal, out, printer, logger: silentLogger });
+  shell = new Shell({
+    peer,
+    terminal,
+    out,
+    printer,
+    logger: silentLogger,
+    ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
+  });
   const created = shell;
   return {
     peer,
@@ -115,6 +123,11 @@ describe("cli shell", () => {
     ]);
   });
 
+  test("cli - an unknown command of any length is echoed cut short", async () => {
+    const h = await script([`/${"y".repeat(100_000)}`]);
+    assert.deepEqual(h.lines(), [`error UNKNOWN_COMMAND: unknown command /${"y".repeat(32)}… (try /help)`]);
+  });
+
   test("cli - facade errors print as error CODE: message", async () => {
     const h = await script(["/guest viewer", "/join first", "can I talk?", "/join nowhere"], withChannels);
     const text = h.text();
@@ -184,6 +197,78 @@ describe("cli shell", () => {
     );
     assert.equal(lines.filter((line) => line === "[first] delivered #1: wait for me").length, 1);
     assert.equal(lines.filter((line) => line.includes("wait for me")).length, 2);
+  });
+
+  test("cli - messages left in the outbox are shown as pending at sign-in, then as delivered", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const before = harness(peer);
+    const running = before.shell.run();
+    await before.shell.execute("/join first");
+    peer.reachable = false;
+    await before.shell.execute("sent before a restart");
+    before.shell.stop();
+    await running;
+    // A new shell and printer, as after a restart, signing in to the same outbox.
+    const h = harness(peer);
+    peer.subscribe((event) => {
+      if (event.type === "identity" && event.identity !== null) peer.deliverOutbox();
+    });
+    h.input.end("/signin bob\nsecret-password\n");
+    await h.shell.run();
+    const lines = h.lines();
+    assert.equal(
+      lines.filter((line) =>
+        /^\[first\] \d\d:\d\d bob \(you\): sent before a restart \(pending\)$/.test(line),
+      ).length,
+      1,
+    );
+    assert.equal(lines.filter((line) => line === "[first] delivered #1: sent before a restart").length, 1);
+  });
+
+  test("cli - after signing out and in again, hosted channels are announced again", async () => {
+    const h = await script(
+      ["/host room", "/signout", "/signin bob", "secret-password", "/host room"],
+      withChannels,
+    );
+    assert.equal(h.lines().filter((line) => /^hosting room on /.test(line)).length, 2);
+  });
+
+  test("cli - at the end of scripted input the shell waits for the outbox of reachable channels", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    let ended = false;
+    const queued = new Promise<void>((resolve) => {
+      peer.subscribe((event) => {
+        // Joined while reachable; the host goes away before the message is sent.
+        if (event.type === "joined") peer.reachable = false;
+        if (event.type === "queued") resolve();
+      });
+    });
+    const running = h.shell.run().then(() => {
+      ended = true;
+    });
+    h.input.end("/join first\nlast words\n");
+    await queued;
+    // The input has ended; without the wait the shell would be done within a few turns.
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ended, false);
+    peer.deliverOutbox();
+    await running;
+    assert.ok(h.lines().includes("[first] delivered #1: last words"));
+  });
+
+  test("cli - the wait for the outbox at the end of scripted input is bounded", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer, 50);
+    peer.subscribe((event) => {
+      if (event.type === "joined") peer.reachable = false;
+    });
+    h.input.end("/join first\nnever delivered\n");
+    await h.shell.run();
+    assert.equal(peer.outbox().length, 1);
   });
 
   test("cli - owner commands report their results", async () => {

@@ -103,6 +103,19 @@ describe("tracker session", () => {
     assert.equal(tracked.credentials, undefined);
   });
 
+  test("client - forgetting the identity is not reported as losing the tracker", async () => {
+    const tracker = await startTestTracker();
+    cleanups.push(() => tracker.close());
+    const listener = new Recorder();
+    const tracked = session(tracker.address, listener);
+    await tracked.signUp("forgetter", TEST_PASSWORD);
+    tracked.forget();
+    const { channels } = await tracked.request("LIST", {});
+    assert.deepEqual(channels, []);
+    assert.equal(tracked.credentials, undefined);
+    assert.equal(listener.states.includes(false), false);
+  });
+
   test("client - requests wait for an unreachable tracker only up to their timeout", async () => {
     const down = await startTestTracker();
     const address = down.address;

@@ -159,6 +159,9 @@ describe("peer chat", () => {
     assert.deepEqual(left, { type: "left", channel: "club", reason: "PRIVATE_CHANNEL" });
     assert.equal(member.joinedChannels().length, 0);
     await assert.rejects(member.join("club"), { code: "PRIVATE_CHANNEL" });
+    // The refused join is that call's error: it was never joined, so it is not reported as left.
+    assert.equal(memberLog.of("left").length, 1);
+    assert.equal(member.joinedChannels().length, 0);
     await owner.authorize("club", "pete", true);
     assert.equal((await member.join("club")).state, "online");
     const info = await member.channelInfo("club");

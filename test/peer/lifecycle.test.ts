@@ -64,6 +64,22 @@ describe("peer lifecycle", () => {
     );
   });
 
+  test("peer - a second peer signed in as the same user on the same data dir is refused until the first closes", async () => {
+    const first = await peer();
+    await first.signUp("twin", TEST_PASSWORD);
+    await first.host("mirror");
+    const second = await peer();
+    await assert.rejects(second.signIn("twin", TEST_PASSWORD), { code: "DATA_DIR_IN_USE" });
+    assert.equal(second.identity, null);
+    assert.deepEqual(second.hostedChannels(), []);
+    // The refused one took nothing over: the channel is still listed where the first one hosts it.
+    const listing = (await first.listChannels()).find((channel) => channel.name === "mirror");
+    assert.deepEqual(listing?.address, first.hostedChannels()[0]?.address);
+    open.delete(first);
+    await first.close();
+    assert.deepEqual(await second.resume("twin"), { username: "twin", role: "user", invisible: false });
+  });
+
   test("peer - invisible users still receive messages but leave the member list", async () => {
     const owner = await peer();
     await owner.signUp("hector", TEST_PASSWORD);
