@@ -10,7 +10,7 @@ export function defaultTrackerDataDir(): string {
   return join(dataRoot(), "tracker");
 }
 
-/** Each user of a machine gets their own peer data dir. */
-export function defaultPeerDataDir(username: string): string {
-  return join(dataRoot(), "peers", username.toLowerCase());
+/** A peer keeps each user's state in its own subdirectory of this. */
+export function defaultPeerDataDir(): string {
+  return join(dataRoot(), "peer");
 }

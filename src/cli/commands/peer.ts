@@ -1,8 +1,7 @@
-import { join } from "node:path";
 import { Command, Option } from "commander";
 import type { Address } from "../../protocol/tracker-schemas.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
-import { dataRoot } from "../../util/paths.js";
+import { defaultPeerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
 import {
   DEFAULT_TRACKER_HOST,
@@ -74,7 +73,7 @@ export function peerCommand(): Command {
     )
     .addOption(
       new Option("--data-dir <dir>", "where the outbox, read positions and hosted channels are kept").default(
-        join(dataRoot(), "peer"),
+        defaultPeerDataDir(),
       ),
     )
     .addOption(new Option("--headless", "no interactive shell: run until SIGINT or SIGTERM"))

@@ -1,9 +1,8 @@
-import { join } from "node:path";
 import { Command, Option } from "commander";
 import { GUEST_PREFIX, USERNAME_PATTERN } from "../../protocol/names.js";
 import { TrackerServer } from "../../tracker/server.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
-import { dataRoot, defaultTrackerDataDir } from "../../util/paths.js";
+import { dataRoot, defaultPeerDataDir, defaultTrackerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
 import { colorEnabled, Output } from "../format.js";
 import {
@@ -108,7 +107,7 @@ export function upCommand(): Command {
       try {
         exitCode = await runPeerSession({
           tracker: trackerAddress,
-          dataDir: join(dataRoot(), "peer"),
+          dataDir: defaultPeerDataDir(),
           login,
           channels: [],
           headless: false,
