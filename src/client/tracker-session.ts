@@ -22,6 +22,13 @@ export interface TrackerSessionOptions {
   requestTimeoutMs?: number;
   /** Delays between redials while the tracker is unreachable. */
   backoff?: BackoffOptions;
+  /**
+   * The held ticket is renewed (`RENEW`) once this fraction of its remaining lifetime has passed
+   * (default 0.5). A tracker that is down then renews it on the next `RESUME` instead.
+   */
+  ticketRenewFraction?: number;
+  /** Earliest a renewal runs after the ticket was taken or the last renewal failed (default 1 s). */
+  ticketRenewMinDelayMs?: number;
   logger: Logger;
 }
 
@@ -31,6 +38,8 @@ export interface TrackerSessionListener {
   channels(change: TrackerEventBodies["CHANNELS"]): void;
   /** The tracker no longer accepts the ticket held (expired, or signed by another key). */
   ticketRejected(error: HychatError): void;
+  /** A fresh ticket replaced the one held (after `RESUME` on a reconnect, or `RENEW`): worth saving. */
+  ticketRenewed(credentials: TrackerCredentials): void;
 }
 
 /** Who this session is signed in as, and the ticket that proves it to hosts. */
@@ -43,6 +52,10 @@ export interface TrackerCredentials {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_TICKET_RENEW_FRACTION = 0.5;
+export const DEFAULT_TICKET_RENEW_MIN_DELAY_MS = 1_000;
+/** setTimeout fires at once for longer delays; a ticket that lives longer is renewed a bit early. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 const channelsEvent = z.object({
   channel: z.string(),
@@ -63,6 +76,9 @@ export class TrackerSession {
   private ready = false;
   private closed = false;
   private held: TrackerCredentials | undefined;
+  /** Counts identity changes, so a RENEW answer that arrives after one is dropped. */
+  private identityGeneration = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
   private afterClose: (() => void) | undefined;
 
   constructor(options: TrackerSessionOptions, listener: TrackerSessionListener) {
@@ -137,21 +153,22 @@ export class TrackerSession {
 
   async signIn(username: string, password: string): Promise<TrackerCredentials> {
     const reply = await this.request("SIGNIN", { username, password });
-    this.held = { ...reply, role: "user" };
-    return this.held;
+    return this.hold({ ...reply, role: "user" });
   }
 
   async guest(name?: string): Promise<TrackerCredentials> {
     const reply = await this.request("GUEST", name === undefined ? {} : { username: name });
-    this.held = { ...reply, role: "guest", invisible: false };
-    return this.held;
+    return this.hold({ ...reply, role: "guest", invisible: false });
   }
 
-  /** Signs in with a saved ticket; `invisible` is the setting last seen, which RESUME does not report. */
+  /**
+   * Signs in with a saved ticket; `invisible` is the setting last seen, which RESUME does not report.
+   * The fresh ticket in the answer is held from then on (a tracker without it leaves the old one).
+   */
   async resume(ticket: string, invisible: boolean): Promise<TrackerCredentials> {
     const reply = await this.request("RESUME", { ticket });
-    this.held = { ...reply, ticket, invisible };
-    return this.held;
+    const fresh = freshTicket(reply) ?? { ticket, expiresAt: reply.expiresAt };
+    return this.hold({ username: reply.username, role: reply.role, ...fresh, invisible });
   }
 
   async setInvisible(invisible: boolean): Promise<boolean> {
@@ -165,7 +182,7 @@ export class TrackerSession {
    * so the listener is not told the tracker went away (requests wait for the new connection).
    */
   forget(): void {
-    this.held = undefined;
+    this.drop();
     const connection = this.connection;
     if (connection === undefined || this.closed) return;
     // Detached first, so no request goes out on the signed-in connection while it closes.
@@ -189,6 +206,7 @@ export class TrackerSession {
     if (this.closed) return;
     this.closed = true;
     this.loop.stop();
+    this.drop();
     for (const waiter of [...this.waiters]) {
       waiter.reject(new ConnectionError("CONNECTION_CLOSED", "tracker session closed"));
     }
@@ -221,11 +239,13 @@ export class TrackerSession {
     this.connection = connection;
     const held = this.held;
     if (held !== undefined) {
+      const generation = this.identityGeneration;
       try {
-        await connection.request("RESUME", { ticket: held.ticket });
+        const fresh = freshTicket(await connection.request("RESUME", { ticket: held.ticket }));
+        if (fresh !== undefined && generation === this.identityGeneration) this.renewed(fresh);
       } catch (error) {
         if (error instanceof HychatError && error.code === "BAD_TICKET") {
-          this.held = undefined;
+          this.drop();
           this.listener.ticketRejected(error);
         } else {
           connection.destroy();
@@ -236,8 +256,82 @@ export class TrackerSession {
     if (connection.closed || this.connection !== connection)
       throw new ConnectionError("CONNECTION_CLOSED", "tracker closed the connection");
     this.ready = true;
+    this.scheduleRenewal(this.renewDelay());
     for (const waiter of [...this.waiters]) waiter.resolve();
     this.listener.state(true);
+  }
+
+  /** Takes new credentials as the identity held, and plans their renewal. */
+  private hold(credentials: TrackerCredentials): TrackerCredentials {
+    this.identityGeneration += 1;
+    this.held = credentials;
+    this.scheduleRenewal(this.renewDelay());
+    return credentials;
+  }
+
+  private drop(): void {
+    this.identityGeneration += 1;
+    this.held = undefined;
+    clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  /** Swaps the held ticket for a fresh one of the same identity, tells the listener, plans the next renewal. */
+  private renewed(fresh: { ticket: string; expiresAt: string }): void {
+    if (this.held === undefined) return;
+    this.held = { ...this.held, ...fresh };
+    this.scheduleRenewal(this.renewDelay());
+    this.listener.ticketRenewed(this.held);
+  }
+
+  /** The configured fraction of the held ticket's remaining lifetime, but not less than the minimum delay. */
+  private renewDelay(): number {
+    const expiresAt = Date.parse(this.held?.expiresAt ?? "");
+    const remaining = Number.isNaN(expiresAt) ? 0 : expiresAt - Date.now();
+    const fraction = this.options.ticketRenewFraction ?? DEFAULT_TICKET_RENEW_FRACTION;
+    const minimum = this.options.ticketRenewMinDelayMs ?? DEFAULT_TICKET_RENEW_MIN_DELAY_MS;
+    return Math.min(MAX_TIMER_DELAY_MS, Math.max(minimum, remaining * fraction));
+  }
+
+  private scheduleRenewal(delayMs: number): void {
+    clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+    if (this.closed || this.held === undefined) return;
+    this.renewTimer = setTimeout(() => {
+      this.renewTimer = undefined;
+      void this.renew();
+    }, delayMs);
+  }
+
+  /**
+   * Asks for a fresh ticket on the open connection. While disconnected nothing is sent: the
+   * `RESUME` of the next reconnect brings one. A failure other than a refused identity tries again later.
+   */
+  private async renew(): Promise<void> {
+    const connection = this.connection;
+    if (!this.ready || connection === undefined || this.held === undefined) return;
+    const generation = this.identityGeneration;
+    try {
+      const reply = await connection.request("RENEW", {});
+      const fresh = freshTicket(reply);
+      if (generation !== this.identityGeneration || this.connection !== connection) return;
+      if (fresh === undefined) throw new Error("RENEW answered without a ticket");
+      this.renewed(fresh);
+    } catch (error) {
+      if (generation !== this.identityGeneration || this.closed) return;
+      if (error instanceof HychatError && error.code === "BAD_TICKET") {
+        // The tracker no longer accepts this identity (the account is gone): sign out here too.
+        this.forget();
+        this.listener.ticketRejected(error);
+        return;
+      }
+      if (error instanceof HychatError && error.code === "UNKNOWN_COMMAND") {
+        this.options.logger.info("the tracker does not know RENEW; the ticket is renewed on reconnects only");
+        return;
+      }
+      this.options.logger.debug({ err: error }, "ticket renewal failed; will try again");
+      if (this.connection === connection) this.scheduleRenewal(this.renewDelay());
+    }
   }
 
   private route(frame: EventFrame): void {
@@ -252,6 +346,9 @@ export class TrackerSession {
     this.connection = undefined;
     const wasReady = this.ready;
     this.ready = false;
+    // Renewal waits for the reconnect, whose RESUME brings a fresh ticket.
+    clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
     if (this.closed) {
       this.afterClose?.();
       return;
@@ -259,4 +356,11 @@ export class TrackerSession {
     if (wasReady) this.listener.state(false);
     this.loop.start();
   }
+}
+
+/** The fresh ticket in a RESUME or RENEW answer; undefined from a tracker that sends none. */
+function freshTicket(reply: Record<string, unknown>): { ticket: string; expiresAt: string } | undefined {
+  const { ticket, expiresAt } = reply;
+  if (typeof ticket !== "string" || ticket.length === 0 || typeof expiresAt !== "string") return undefined;
+  return { ticket, expiresAt };
 }

@@ -53,6 +53,10 @@ export interface PeerOptions {
   backoff?: BackoffOptions;
   /** How long a request waits for its response, and for the tracker to be reachable (default 10 s). */
   requestTimeoutMs?: number;
+  /** Fraction of the ticket's remaining lifetime after which it is renewed (default 0.5). */
+  ticketRenewFraction?: number;
+  /** Earliest a ticket renewal runs after the last one (default 1 s). */
+  ticketRenewMinDelayMs?: number;
   logger?: Logger;
   hostLimits?: Partial<HostLimits>;
 }
@@ -105,11 +109,19 @@ export class Peer implements PeerApi {
       options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs };
     this.pool = new HostSessionPool({ ...timeouts, backoff: options.backoff ?? {}, logger: this.logger });
     this.tracker = new TrackerSession(
-      { address: options.tracker, ...timeouts, backoff: options.backoff ?? {}, logger: this.logger },
+      {
+        address: options.tracker,
+        ...timeouts,
+        backoff: options.backoff ?? {},
+        ticketRenewFraction: options.ticketRenewFraction,
+        ticketRenewMinDelayMs: options.ticketRenewMinDelayMs,
+        logger: this.logger,
+      },
       {
         state: (connected) => this.trackerState(connected),
         channels: (change) => this.channelChanged(change.channel, change.online, change.address),
         ticketRejected: (error) => this.ticketRejected(error),
+        ticketRenewed: (credentials) => this.ticketRenewed(credentials),
       },
     );
     this.flushListener = {
@@ -635,6 +647,17 @@ export class Peer implements PeerApi {
     this.emit({ type: "tracker", state: connected ? "connected" : "disconnected" });
     if (connected && this.user !== undefined) {
       this.refreshDirectory().catch((error: unknown) => this.logger.debug({ err: error }, "LIST failed"));
+    }
+  }
+
+  /** Saves a renewed ticket, so a restart resumes with it rather than with one that may have expired. */
+  private ticketRenewed(credentials: TrackerCredentials): void {
+    const user = this.user;
+    if (user === undefined || nameKey(user.username) !== nameKey(credentials.username)) return;
+    try {
+      saveSession(user.dir, credentials);
+    } catch (error) {
+      this.logger.warn({ err: error }, "could not save the renewed ticket");
     }
   }
 

@@ -16,6 +16,8 @@ export const trackerBodySchemas = {
   SIGNIN: credentials,
   GUEST: z.object({ username: z.string().max(256).optional() }),
   RESUME: z.object({ ticket: z.string().min(1).max(4096) }),
+  // Extension of PROTOCOL.md version 1: a fresh ticket for the connection's identity.
+  RENEW: z.object({}),
   KEY: z.object({}),
   LIST: z.object({}),
   ONLINE: z.object({}),
@@ -56,7 +58,9 @@ export interface TrackerOkBodies {
   SIGNUP: { username: string };
   SIGNIN: { username: string; role: "user"; ticket: string; expiresAt: string; invisible: boolean };
   GUEST: { username: string; role: "guest"; ticket: string; expiresAt: string };
-  RESUME: { username: string; role: Role; expiresAt: string };
+  /** `ticket` (a fresh one, same identity) is an additive extension of PROTOCOL.md version 1. */
+  RESUME: { username: string; role: Role; ticket: string; expiresAt: string };
+  RENEW: { ticket: string; expiresAt: string };
   KEY: { algorithm: "Ed25519"; publicKey: string; issuer: string };
   LIST: { channels: ChannelListing[] };
   ONLINE: { users: { username: string; role: Role }[] };

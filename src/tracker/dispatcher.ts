@@ -9,6 +9,7 @@ import { listCommand } from "./commands/list.js";
 import { membersCommand } from "./commands/members.js";
 import { onlineCommand } from "./commands/online.js";
 import { pingCommand } from "./commands/ping.js";
+import { renewCommand } from "./commands/renew.js";
 import { resumeCommand } from "./commands/resume.js";
 import { retInfoCommand } from "./commands/ret-info.js";
 import { signinCommand } from "./commands/signin.js";
@@ -29,6 +30,7 @@ export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<Tra
     SIGNIN: signinCommand(tracker),
     GUEST: guestCommand(tracker),
     RESUME: resumeCommand(tracker),
+    RENEW: renewCommand(tracker),
     KEY: keyCommand(tracker),
     LIST: listCommand(tracker),
     ONLINE: onlineCommand(tracker),

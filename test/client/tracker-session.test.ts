@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { TrackerSession, type TrackerSessionListener } from "../../src/client/tracker-session.js";
+import {
+  type TrackerCredentials,
+  TrackerSession,
+  type TrackerSessionListener,
+} from "../../src/client/tracker-session.js";
 import type { HychatError } from "../../src/protocol/errors.js";
 import type { Address, TrackerEventBodies } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -12,6 +16,7 @@ class Recorder implements TrackerSessionListener {
   readonly states: boolean[] = [];
   readonly changes: TrackerEventBodies["CHANNELS"][] = [];
   readonly rejected: HychatError[] = [];
+  readonly renewed: TrackerCredentials[] = [];
   private readonly waiters = new Set<() => void>();
 
   state(connected: boolean): void {
@@ -24,6 +29,10 @@ class Recorder implements TrackerSessionListener {
   }
   ticketRejected(error: HychatError): void {
     this.rejected.push(error);
+    this.wake();
+  }
+  ticketRenewed(credentials: TrackerCredentials): void {
+    this.renewed.push(credentials);
     this.wake();
   }
 
@@ -55,9 +64,14 @@ describe("tracker session", () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  function session(address: Address, listener: Recorder, requestTimeoutMs = 5_000): TrackerSession {
+  function session(
+    address: Address,
+    listener: Recorder,
+    requestTimeoutMs = 5_000,
+    renewal: { ticketRenewFraction?: number; ticketRenewMinDelayMs?: number } = {},
+  ): TrackerSession {
     const created = new TrackerSession(
-      { address, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger },
+      { address, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger, ...renewal },
       listener,
     );
     cleanups.push(() => created.close());
@@ -101,6 +115,33 @@ describe("tracker session", () => {
     await listener.until(() => listener.rejected.length === 1);
     assert.equal(listener.rejected[0]?.code, "BAD_TICKET");
     assert.equal(tracked.credentials, undefined);
+  });
+
+  test("client - the held ticket is renewed before it expires, and RESUME after a restart brings a fresh one", async () => {
+    const first = await startTestTracker({ ticketTtlS: 3 });
+    let tracker: TestTracker = first;
+    cleanups.push(() => tracker.close());
+    const listener = new Recorder();
+    const tracked = session(first.address, listener, 5_000, {
+      ticketRenewFraction: 0.2,
+      ticketRenewMinDelayMs: 50,
+    });
+    const original = await tracked.guest("renewer");
+    await listener.until(() => listener.renewed.some((renewed) => renewed.expiresAt > original.expiresAt));
+    const latest = listener.renewed.at(-1);
+    assert.equal(latest?.username, "guest-renewer");
+    assert.equal(latest?.role, "guest");
+    assert.equal(tracked.credentials?.ticket, latest?.ticket);
+
+    await first.tracker.close();
+    await listener.until(() => listener.states.includes(false));
+    const renewedBeforeRestart = listener.renewed.length;
+    tracker = await startTestTracker({ dataDir: first.dataDir, port: first.address.port, ticketTtlS: 3 });
+    await listener.until(
+      () => listener.states.at(-1) === true && listener.renewed.length > renewedBeforeRestart,
+    );
+    assert.deepEqual(listener.rejected, []);
+    assert.equal(tracked.credentials?.username, "guest-renewer");
   });
 
   test("client - forgetting the identity is not reported as losing the tracker", async () => {

@@ -5,7 +5,10 @@ import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker
 import type { TrackerContext } from "../context.js";
 import type { TrackerSession } from "../session.js";
 
-/** RESUME: signs the connection in as the holder of a ticket this tracker signed. */
+/**
+ * RESUME: signs the connection in as the holder of a ticket this tracker signed, and hands out a
+ * fresh ticket for the same identity, so a peer that reconnects now and then never sees its expire.
+ */
 export function resumeCommand(tracker: TrackerContext) {
   return command<TrackerSession, typeof trackerBodySchemas.RESUME>({
     schema: trackerBodySchemas.RESUME,
@@ -20,7 +23,8 @@ export function resumeCommand(tracker: TrackerContext) {
         invisible = account.invisible;
       }
       tracker.state.signIn(session, { username, role: payload.role }, invisible);
-      return { username, role: payload.role, expiresAt: new Date(payload.exp * 1000).toISOString() };
+      const { ticket: fresh, expiresAt } = tracker.issueTicket(username, payload.role);
+      return { username, role: payload.role, ticket: fresh, expiresAt };
     },
   });
 }
