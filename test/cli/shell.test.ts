@@ -136,6 +136,13 @@ describe("cli shell", () => {
     assert.match(text, /^error NO_SUCH_CHANNEL: no channel nowhere$/m);
   });
 
+  test("cli - /join of several channels goes on past one that fails", async () => {
+    const h = await script(["/join nowhere first", "/connected"], withChannels);
+    const text = h.text();
+    assert.match(text, /^error NO_SUCH_CHANNEL: no channel nowhere$/m);
+    assert.match(text, /^joined first /m);
+  });
+
   test("cli - plain text without a current channel is refused", async () => {
     const h = await script(["hello?"], withChannels);
     assert.deepEqual(h.lines(), ["error NO_CHANNEL: no current channel: /join NAME first"]);

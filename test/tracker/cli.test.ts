@@ -113,7 +113,7 @@ describe("tracker command line", () => {
     const second = spawnCli(["tracker", "--port", String(first.address.port), "--data-dir", newDir()]);
     const { code } = await second.exit;
     assert.notEqual(code, 0);
-    assert.match(second.stderr(), /cannot start on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    assert.match(second.stderr(), /^error EADDRINUSE: hychat tracker cannot start on 127\.0\.0\.1:\d+: /m);
     assert.equal(second.stdout(), "");
     first.child.kill("SIGTERM");
     await first.exit;

@@ -5,6 +5,7 @@ import { DEFAULT_TRACKER_OPTIONS, TrackerServer } from "../../tracker/server.js"
 import { createLogger, type LogLevel } from "../../util/logger.js";
 import { defaultTrackerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
+import { describeError } from "../format.js";
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -81,8 +82,8 @@ export function trackerCommand(): Command {
           logger,
         });
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        process.stderr.write(`hychat tracker: cannot start on ${host}:${port}: ${reason}\n`);
+        const { code, message } = describeError(error);
+        process.stderr.write(`error ${code}: hychat tracker cannot start on ${host}:${port}: ${message}\n`);
         process.exitCode = 1;
         return;
       }

@@ -11,9 +11,15 @@ export const joinCommand: SlashCommand = {
   completes: "channels",
   async run(context, { words }) {
     if (words.length === 0) throw new UsageError(joinCommand);
+    // One channel that cannot be joined does not keep the others from being joined.
     for (const name of words) {
-      const channel = await context.peer.join(name);
-      context.setCurrent(channel.name);
+      try {
+        const channel = await context.peer.join(name);
+        context.setCurrent(channel.name);
+      } catch (error) {
+        if (words.length === 1) throw error;
+        context.out.failure(error);
+      }
     }
   },
 };
