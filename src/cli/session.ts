@@ -98,7 +98,10 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
     });
     unsubscribe = opened.subscribe((event) => printer.handle(event));
 
-    const identity = await Promise.race([logIn(opened, options.login, terminal), stopped.then(() => null)]);
+    const identity = await Promise.race([
+      logIn(opened, options.login, terminal, out),
+      stopped.then(() => null),
+    ]);
     if (identity !== null) printer.identity(identity);
     else if (signals === 0) {
       // Hosting needs an account, and a headless peer without the GUI has nowhere to sign in.
@@ -160,7 +163,12 @@ function needsPrompt(login: LoginPlan): boolean {
   return login.kind === "account" && login.passwordEnv === undefined;
 }
 
-async function logIn(peer: Peer, login: LoginPlan, terminal: Terminal | undefined): Promise<Identity | null> {
+async function logIn(
+  peer: Peer,
+  login: LoginPlan,
+  terminal: Terminal | undefined,
+  out: Output,
+): Promise<Identity | null> {
   switch (login.kind) {
     case "guest":
       return peer.guest(login.name);
@@ -174,11 +182,27 @@ async function logIn(peer: Peer, login: LoginPlan, terminal: Terminal | undefine
           return resumed;
       }
       const password = await readPassword(login, terminal);
-      return login.signup
-        ? signUpOrIn(peer, login.username, password)
-        : peer.signIn(login.username, password);
+      try {
+        return await (login.signup
+          ? signUpOrIn(peer, login.username, password)
+          : peer.signIn(login.username, password));
+      } catch (error) {
+        if (!trackerUnreachable(error)) throw error;
+        // Signing in needs the tracker; the saved session of this user does not, until it expires.
+        const resumed = await peer.resume(login.username);
+        if (resumed === null || resumed.username.toLowerCase() !== login.username.toLowerCase()) throw error;
+        out.warn(
+          `cannot sign in while the tracker is unreachable: using the saved session of ${resumed.username}`,
+        );
+        return resumed;
+      }
     }
   }
+}
+
+function trackerUnreachable(error: unknown): boolean {
+  const { code } = describeError(error);
+  return code === "TIMEOUT" || code === "CONNECTION_CLOSED";
 }
 
 async function readPassword(

@@ -51,7 +51,7 @@ export interface TrackerCredentials {
   invisible: boolean;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_TICKET_RENEW_FRACTION = 0.5;
 export const DEFAULT_TICKET_RENEW_MIN_DELAY_MS = 1_000;
 /** setTimeout fires at once for longer delays; a ticket that lives longer is renewed a bit early. */
@@ -80,6 +80,8 @@ export class TrackerSession {
   private identityGeneration = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private afterClose: (() => void) | undefined;
+  /** When the tracker was last lost or first dialled without answer; undefined while connected. */
+  private downSince: number | undefined;
 
   constructor(options: TrackerSessionOptions, listener: TrackerSessionListener) {
     this.options = options;
@@ -102,7 +104,13 @@ export class TrackerSession {
     return this.held;
   }
 
+  /** How long the tracker has been out of reach (0 while connected, or before the first dial). */
+  get unreachableForMs(): number {
+    return this.ready || this.downSince === undefined ? 0 : Date.now() - this.downSince;
+  }
+
   start(): void {
+    this.downSince ??= Date.now();
     this.loop.start();
   }
 
@@ -171,6 +179,23 @@ export class TrackerSession {
     return this.hold({ username: reply.username, role: reply.role, ...fresh, invisible });
   }
 
+  /**
+   * Takes credentials saved earlier as the identity held without asking the tracker, which is out of
+   * reach: the next connect signs in with `RESUME` and that ticket (a refusal is `ticketRejected`).
+   */
+  adopt(credentials: TrackerCredentials): void {
+    this.hold(credentials);
+    const connection = this.connection;
+    if (connection === undefined || !this.ready || this.closed) return;
+    // The tracker answered meanwhile, on a connection not signed in: sign in on it, and hold
+    // requests back until then. A failure drops the connection, and the redial signs in.
+    this.ready = false;
+    this.resumeHeld(connection).then(
+      () => this.becameReady(connection),
+      (error: unknown) => this.options.logger.debug({ err: error }, "RESUME with the adopted ticket failed"),
+    );
+  }
+
   async setInvisible(invisible: boolean): Promise<boolean> {
     const reply = await this.request("INVISIBLE", { invisible });
     if (this.held !== undefined) this.held = { ...this.held, invisible: reply.invisible };
@@ -237,28 +262,42 @@ export class TrackerSession {
       { requestTimeoutMs: this.requestTimeoutMs },
     );
     this.connection = connection;
+    await this.resumeHeld(connection);
+    if (!this.becameReady(connection))
+      throw new ConnectionError("CONNECTION_CLOSED", "tracker closed the connection");
+  }
+
+  /**
+   * Signs in on `connection` with `RESUME` and the ticket held, if any. A refused ticket is dropped
+   * and reported (the connection stays, anonymous); any other failure destroys the connection.
+   */
+  private async resumeHeld(connection: Connection): Promise<void> {
     const held = this.held;
-    if (held !== undefined) {
-      const generation = this.identityGeneration;
-      try {
-        const fresh = freshTicket(await connection.request("RESUME", { ticket: held.ticket }));
-        if (fresh !== undefined && generation === this.identityGeneration) this.renewed(fresh);
-      } catch (error) {
-        if (error instanceof HychatError && error.code === "BAD_TICKET") {
-          this.drop();
-          this.listener.ticketRejected(error);
-        } else {
-          connection.destroy();
-          throw error;
-        }
+    if (held === undefined) return;
+    const generation = this.identityGeneration;
+    try {
+      const fresh = freshTicket(await connection.request("RESUME", { ticket: held.ticket }));
+      if (fresh !== undefined && generation === this.identityGeneration) this.renewed(fresh);
+    } catch (error) {
+      if (error instanceof HychatError && error.code === "BAD_TICKET") {
+        this.drop();
+        this.listener.ticketRejected(error);
+      } else {
+        connection.destroy();
+        throw error;
       }
     }
-    if (connection.closed || this.connection !== connection)
-      throw new ConnectionError("CONNECTION_CLOSED", "tracker closed the connection");
+  }
+
+  /** Marks `connection` ready and tells the waiters and the listener; false when it is gone already. */
+  private becameReady(connection: Connection): boolean {
+    if (connection.closed || this.connection !== connection || this.closed) return false;
     this.ready = true;
+    this.downSince = undefined;
     this.scheduleRenewal(this.renewDelay());
     for (const waiter of [...this.waiters]) waiter.resolve();
     this.listener.state(true);
+    return true;
   }
 
   /** Takes new credentials as the identity held, and plans their renewal. */
@@ -353,6 +392,7 @@ export class TrackerSession {
       this.afterClose?.();
       return;
     }
+    this.downSince ??= Date.now();
     if (wasReady) this.listener.state(false);
     this.loop.start();
   }

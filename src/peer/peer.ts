@@ -5,13 +5,17 @@ import { ClientStore } from "../client/client-store.js";
 import { parseAuthorizeReply, parseHistoryReply, parseViewReply } from "../client/host-replies.js";
 import { HostSessionPool } from "../client/host-session.js";
 import type { FlushListener } from "../client/outbox-flusher.js";
-import { type TrackerCredentials, TrackerSession } from "../client/tracker-session.js";
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type TrackerCredentials,
+  TrackerSession,
+} from "../client/tracker-session.js";
 import { ChannelHost } from "../host/channel-host.js";
 import { HOST_DB_FILE } from "../host/history-store.js";
 import type { HostLimits } from "../host/limits.js";
 import { checkText } from "../host/sending.js";
 import type { RemovalCode } from "../protocol/codes.js";
-import { errorFromWire, HychatError, wireError } from "../protocol/errors.js";
+import { ConnectionError, errorFromWire, HychatError, wireError } from "../protocol/errors.js";
 import { DEFAULT_PAGE, type MemberInfo } from "../protocol/host-schemas.js";
 import { CHANNEL_PATTERN, nameKey } from "../protocol/names.js";
 import type { Address, ChannelListing, Role, View } from "../protocol/tracker-schemas.js";
@@ -25,6 +29,7 @@ import {
   ensureUserDir,
   loadLastUser,
   loadSession,
+  offlineCredentials,
   saveLastUser,
   saveSession,
   userDir,
@@ -53,6 +58,11 @@ export interface PeerOptions {
   backoff?: BackoffOptions;
   /** How long a request waits for its response, and for the tracker to be reachable (default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * How long `resume` waits for an unreachable tracker before it starts offline with the saved,
+   * unexpired ticket (default: `requestTimeoutMs`). Time the tracker has already been out of reach counts.
+   */
+  offlineAfterMs?: number;
   /** Fraction of the ticket's remaining lifetime after which it is renewed (default 0.5). */
   ticketRenewFraction?: number;
   /** Earliest a ticket renewal runs after the last one (default 1 s). */
@@ -175,7 +185,11 @@ export class Peer implements PeerApi {
     return this.begin(await this.tracker.guest(name));
   }
 
-  /** Signs in with the ticket saved for `username` (default: the last user); null when none is saved or it expired. */
+  /**
+   * Signs in with the ticket saved for `username` (default: the last user); null when none is saved
+   * or it expired. While the tracker is out of reach an unexpired ticket starts the user offline:
+   * hosts check tickets themselves, and the tracker session resumes with it once the tracker is back.
+   */
   async resume(username?: string): Promise<Identity | null> {
     this.assertOpen();
     const name = username ?? loadLastUser(this.options.dataDir);
@@ -185,11 +199,18 @@ export class Peer implements PeerApi {
     if (saved === null) return null;
     let credentials: TrackerCredentials;
     try {
+      await this.tracker.whenReady(Math.max(0, this.offlineAfterMs - this.tracker.unreachableForMs));
       credentials = await this.tracker.resume(saved.ticket, saved.invisible);
     } catch (error) {
       if (error instanceof HychatError && error.code === "BAD_TICKET") {
         deleteSession(dir);
         return null;
+      }
+      if (
+        error instanceof ConnectionError &&
+        (error.code === "TIMEOUT" || error.code === "CONNECTION_CLOSED")
+      ) {
+        return this.beginOffline(saved);
       }
       throw error;
     }
@@ -237,8 +258,12 @@ export class Peer implements PeerApi {
     if (user.role === "guest") throw wireError("GUESTS_CANNOT_HOST", "guests cannot host channels");
     const channelHost = await this.ensureChannelHost(user);
     const hosted = await channelHost.host(checkChannelName(channel), settings);
-    // The owner is a member of their own channel; LIST first so the link finds it online right away.
-    await this.refreshDirectory().catch((error: unknown) => this.logger.debug({ err: error }, "LIST failed"));
+    // The owner is a member of their own channel; LIST first so the directory shows it right away.
+    if (this.tracker.connected) {
+      await this.refreshDirectory().catch((error: unknown) =>
+        this.logger.debug({ err: error }, "LIST failed"),
+      );
+    }
     await this.joinLink(user, hosted.name).catch((error: unknown) => {
       this.logger.warn({ channel: hosted.name, err: error }, "could not join own channel");
     });
@@ -392,6 +417,26 @@ export class Peer implements PeerApi {
     return this.closing;
   }
 
+  private get offlineAfterMs(): number {
+    return this.options.offlineAfterMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** Starts the user from the saved session while the tracker is out of reach; null when its ticket expired. */
+  private async beginOffline(saved: TrackerCredentials): Promise<Identity | null> {
+    const credentials = offlineCredentials(saved);
+    if (credentials === null) return null;
+    this.tracker.adopt(credentials);
+    const identity = await this.begin(credentials);
+    const { host, port } = this.options.tracker;
+    this.emit({
+      type: "notice",
+      level: "warn",
+      code: "TIMEOUT",
+      text: `tracker ${host}:${port} is unreachable: working offline as ${identity.username} with the saved session until it is back`,
+    });
+    return identity;
+  }
+
   private emit(event: PeerEvent): void {
     this.hub.emit(event);
   }
@@ -469,7 +514,12 @@ export class Peer implements PeerApi {
     this.user = user;
     const identity = this.identity as Identity;
     this.emit({ type: "identity", identity });
-    await this.refreshDirectory().catch((error: unknown) => this.logger.debug({ err: error }, "LIST failed"));
+    // Offline, the directory comes when the tracker is back (see trackerState).
+    if (this.tracker.connected) {
+      await this.refreshDirectory().catch((error: unknown) =>
+        this.logger.debug({ err: error }, "LIST failed"),
+      );
+    }
     if (user.role === "user" && existsSync(join(dir, HOST_DB_FILE))) {
       // Channels hosted before a restart come back online under the same names.
       await this.restartChannelHost(user).catch((error: unknown) => {
@@ -586,10 +636,19 @@ export class Peer implements PeerApi {
     user.store.markJoined(name);
     const link = new ChannelLink(name, user.linkContext);
     user.links.set(name, link);
-    // Offline or unknown to the tracker: try where the host was last reached.
-    const listing = this.directory.get(nameKey(name));
-    link.setAddress(listing?.online ? listing.address : (user.store.channel(name)?.address ?? null));
+    link.setAddress(this.knownAddress(user, name));
     return link;
+  }
+
+  /** Where to reach a channel's host: here when this peer hosts it, else as listed, else where it was last reached. */
+  private knownAddress(user: UserState, name: string): Address | null {
+    const channelHost = user.channelHost;
+    if (channelHost?.channels().some((hosted) => nameKey(hosted.name) === nameKey(name))) {
+      return channelHost.address;
+    }
+    const listing = this.directory.get(nameKey(name));
+    if (listing?.online) return listing.address;
+    return user.store.channel(name)?.address ?? null;
   }
 
   private removed(link: ChannelLink, code: RemovalCode, error?: HychatError): void {

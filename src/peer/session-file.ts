@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { nowSeconds, type TicketPayload, ticketPayloadSchema } from "../auth/tickets.js";
 import type { TrackerCredentials } from "../client/tracker-session.js";
 import { anyUsernameSchema, nameKey } from "../protocol/names.js";
 
@@ -44,6 +45,39 @@ export function loadSession(dir: string): TrackerCredentials | null {
   if (!existsSync(file)) return null;
   try {
     const parsed = savedSessionSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The saved session as credentials to work with while the tracker is out of reach: only when its
+ * ticket names the same user and has not expired. The signature is not checked here; hosts check
+ * it on every `CONNECT`, and the tracker on the `RESUME` once it is back.
+ */
+export function offlineCredentials(
+  saved: TrackerCredentials,
+  now: number = nowSeconds(),
+): TrackerCredentials | null {
+  const payload = unverifiedTicketPayload(saved.ticket);
+  if (payload === null || payload.exp <= now || nameKey(payload.sub) !== nameKey(saved.username)) return null;
+  return {
+    username: payload.sub,
+    role: payload.role,
+    ticket: saved.ticket,
+    expiresAt: new Date(payload.exp * 1000).toISOString(),
+    invisible: saved.invisible,
+  };
+}
+
+/** The payload part of a ticket (`base64url(JSON).signature`), read without checking the signature. */
+function unverifiedTicketPayload(ticket: string): TicketPayload | null {
+  const encoded = ticket.split(".")[0] ?? "";
+  try {
+    const parsed = ticketPayloadSchema.safeParse(
+      JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")),
+    );
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -157,6 +157,52 @@ describe("tracker session", () => {
     assert.equal(listener.states.includes(false), false);
   });
 
+  test("client - adopted saved credentials sign in with RESUME once the tracker answers", async () => {
+    const first = await startTestTracker();
+    let tracker: TestTracker = first;
+    cleanups.push(() => tracker.close());
+    const signer = session(first.address, new Recorder());
+    const saved = await signer.signUp("adopter", TEST_PASSWORD);
+    await signer.close();
+    await first.tracker.close();
+
+    const listener = new Recorder();
+    const tracked = session(first.address, listener, 200);
+    await assert.rejects(tracked.whenReady(), { code: "TIMEOUT" });
+    assert.ok(tracked.unreachableForMs > 0);
+    tracked.adopt(saved);
+    assert.equal(tracked.credentials?.username, "adopter");
+    tracker = await startTestTracker({ dataDir: first.dataDir, port: first.address.port });
+    await listener.until(() => listener.states.includes(true) && listener.renewed.length === 1);
+    assert.equal(tracked.unreachableForMs, 0);
+    assert.equal(tracked.credentials?.ticket, listener.renewed[0]?.ticket);
+    const online = await tracked.request("ONLINE", {});
+    assert.deepEqual(
+      online.users.map((user) => user.username),
+      ["adopter"],
+    );
+  });
+
+  test("client - credentials adopted on an anonymous connection sign in on a fresh one", async () => {
+    const tracker = await startTestTracker();
+    cleanups.push(() => tracker.close());
+    const signer = session(tracker.address, new Recorder());
+    const saved = await signer.signUp("latecomer", TEST_PASSWORD);
+    await signer.close();
+
+    const listener = new Recorder();
+    const tracked = session(tracker.address, listener);
+    await tracked.whenReady();
+    tracked.adopt(saved);
+    await listener.until(() => listener.renewed.length === 1);
+    const online = await tracked.request("ONLINE", {});
+    assert.deepEqual(
+      online.users.map((user) => user.username),
+      ["latecomer"],
+    );
+    assert.deepEqual(listener.states, [true, true]);
+  });
+
   test("client - requests wait for an unreachable tracker only up to their timeout", async () => {
     const down = await startTestTracker();
     const address = down.address;
