@@ -24,6 +24,10 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      host TEXT,
      port INTEGER
    );`,
+  `CREATE TABLE host_listen (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     port INTEGER NOT NULL
+   );`,
 ];
 
 /** What this peer remembers about a channel it joined. */
@@ -59,7 +63,10 @@ function toStoredChannel(row: ChannelRow): StoredChannel {
   };
 }
 
-/** A user's client state on disk (`client.db`): the outbox, joined channels and read positions. */
+/**
+ * A user's client state on disk (`client.db`): the outbox, joined channels and read positions, and
+ * the port this user's own channel host last listened on.
+ */
 export class ClientStore {
   readonly outbox: Outbox;
   private readonly db: Database.Database;
@@ -81,6 +88,10 @@ export class ClientStore {
       read: db.prepare<[number, string]>("UPDATE channels SET read_seq = ?, unread = 0 WHERE name = ?"),
       address: db.prepare<[string | null, number | null, string]>(
         "UPDATE channels SET host = ?, port = ? WHERE name = ?",
+      ),
+      hostPort: db.prepare<[], { port: number }>("SELECT port FROM host_listen WHERE id = 1"),
+      saveHostPort: db.prepare<[number]>(
+        "INSERT INTO host_listen (id, port) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET port = excluded.port",
       ),
     };
   }
@@ -132,6 +143,15 @@ export class ClientStore {
 
   saveAddress(name: string, address: Address | null): void {
     this.statements.address.run(address?.host ?? null, address?.port ?? null, name);
+  }
+
+  /** The port this user's channel host last listened on, or null if it never did. */
+  hostPort(): number | null {
+    return this.statements.hostPort.get()?.port ?? null;
+  }
+
+  saveHostPort(port: number): void {
+    this.statements.saveHostPort.run(port);
   }
 
   close(): void {

@@ -32,6 +32,11 @@ export interface ChannelHostOptions {
   listenHost?: string;
   /** Default 0: the OS picks. */
   listenPort?: number;
+  /**
+   * When `listenPort` cannot be bound (taken by another process, or refused), listen on a port the
+   * OS picks instead of failing (default false). For a port remembered from an earlier run.
+   */
+  listenPortFallback?: boolean;
   limits?: Partial<HostLimits>;
   /** Reconnect of the liveness link. */
   backoff?: BackoffOptions;
@@ -121,10 +126,7 @@ export class ChannelHost {
     let host: ChannelHost;
     try {
       host = new ChannelHost(options, store);
-      host.listenAddress = await host.server.listen(
-        options.listenHost ?? "127.0.0.1",
-        options.listenPort ?? 0,
-      );
+      host.listenAddress = await host.listen();
     } catch (error) {
       store.close();
       throw error;
@@ -220,6 +222,18 @@ export class ChannelHost {
       this.store.close();
     })();
     return this.closing;
+  }
+
+  private async listen(): Promise<Address> {
+    const listenHost = this.options.listenHost ?? "127.0.0.1";
+    const port = this.options.listenPort ?? 0;
+    try {
+      return await this.server.listen(listenHost, port);
+    } catch (error) {
+      if (this.options.listenPortFallback !== true || port === 0) throw error;
+      this.logger.info({ port, err: error }, "port unavailable: listening on one the OS picks");
+      return this.server.listen(listenHost, 0);
+    }
   }
 
   private async register(name: string, view: View, moderated: boolean): Promise<HostedChannel> {

@@ -27,7 +27,10 @@ export class HostServer {
   constructor(options: HostServerOptions) {
     this.options = options;
     this.server = createServer((socket) => this.accept(socket));
-    this.server.on("error", (error) => options.logger.error({ err: error }, "host server error"));
+    // A failed bind is `listen`'s rejection, for the caller to handle; log only errors after that.
+    this.server.on("error", (error) => {
+      if (this.server.listening) options.logger.error({ err: error }, "host server error");
+    });
   }
 
   listen(host: string, port: number): Promise<Address> {

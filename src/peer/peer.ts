@@ -52,7 +52,10 @@ export interface PeerOptions {
   tracker: Address;
   /** Per-user state lives in `<dataDir>/<username lowercased>/`: client.db, host.db, session.json. */
   dataDir: string;
-  /** Where this peer's hosted channels listen (default 127.0.0.1, port 0: the OS picks). */
+  /**
+   * Where this peer's hosted channels listen (default 127.0.0.1, port 0: the port of the previous
+   * run when it is free, else one the OS picks).
+   */
   hostListen?: Address;
   /** Delays between reconnect attempts to the tracker and to hosts. */
   backoff?: BackoffOptions;
@@ -578,13 +581,16 @@ export class Peer implements PeerApi {
     if (user.channelHost !== undefined) return Promise.resolve(user.channelHost);
     user.hostStarting ??= (async () => {
       const listen = this.options.hostListen ?? DEFAULT_HOST_LISTEN;
+      // Without a port of its own choosing the host comes back where members last reached it, if free.
+      const previousPort = listen.port === 0 ? user.store.hostPort() : null;
       const channelHost = await ChannelHost.start({
         dataDir: user.dir,
         owner: user.username,
         getTicket: () => this.tracker.credentials?.ticket ?? "",
         tracker: this.options.tracker,
         listenHost: listen.host,
-        listenPort: listen.port,
+        listenPort: previousPort ?? listen.port,
+        listenPortFallback: previousPort !== null,
         ...(this.options.hostLimits === undefined ? {} : { limits: this.options.hostLimits }),
         ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
         logger: this.logger,
@@ -597,6 +603,7 @@ export class Peer implements PeerApi {
         throw new Error("signed out while the channel host was starting");
       }
       user.channelHost = channelHost;
+      user.store.saveHostPort(channelHost.address.port);
       return channelHost;
     })().finally(() => {
       user.hostStarting = undefined;

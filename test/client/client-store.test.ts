@@ -40,7 +40,22 @@ describe("client store", () => {
     );
     store.markJoined("general");
     assert.equal(store.channel("general")?.joined, true);
+    assert.equal(store.hostPort(), null);
+    store.saveHostPort(40123);
+    assert.equal(store.hostPort(), 40123);
     store.close();
+  });
+
+  test("client - the port of the user's own host persists, the last one saved wins", () => {
+    const file = join(dir, "host-port.db");
+    const store = ClientStore.open(file);
+    assert.equal(store.hostPort(), null);
+    store.saveHostPort(40123);
+    store.saveHostPort(40124);
+    store.close();
+    const reopened = ClientStore.open(file);
+    assert.equal(reopened.hostPort(), 40124);
+    reopened.close();
   });
 
   test("client - outbox entries are durable, ordered per channel, and leave only when removed", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -198,5 +199,25 @@ test("restart - with the tracker down, a restarted host still checks tickets wit
   } finally {
     await host.close();
     await tracker.close();
+  }
+});
+
+test("restart - a taken listen port fails the start, unless listenPortFallback lets the OS pick one", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const { port } = blocker.address() as { port: number };
+  const tracker = await startTestTracker();
+  try {
+    await assert.rejects(startTestHost({ tracker, listenPort: port }), { code: "EADDRINUSE" });
+    const moved = await startTestHost({ tracker, listenPort: port, listenPortFallback: true });
+    try {
+      assert.notEqual(moved.address.port, port);
+      assert.equal((await moved.host.host("elsewhere")).address?.port, moved.address.port);
+    } finally {
+      await moved.close();
+    }
+  } finally {
+    await tracker.close();
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
 });

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Peer, type PeerOptions } from "../../src/peer/peer.js";
@@ -29,6 +30,18 @@ export function openPeer(
     logger: silentLogger,
     hostLimits: { sendRatePerSecond: 0 },
     ...options,
+  });
+}
+
+/** Takes `port` on 127.0.0.1 with a server that drops every connection, as another program might. */
+export function occupyPort(port: number): Promise<{ close(): Promise<void> }> {
+  const server = createServer((socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve({ close: () => new Promise((closed) => server.close(() => closed())) });
+    });
   });
 }
 

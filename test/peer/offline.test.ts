@@ -7,7 +7,7 @@ import type { Peer } from "../../src/peer/peer.js";
 import { SESSION_FILE, userDir } from "../../src/peer/session-file.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, occupyPort, openPeer, tempDir } from "./harness.js";
 
 /** A resume waits this long for the tracker before it starts offline: short, the tracker is known down. */
 const OFFLINE_AFTER_MS = 200;
@@ -162,9 +162,11 @@ describe("peer offline", () => {
     assert.equal((await member.resume("mia"))?.username, "mia");
     assert.equal(member.outbox("relay").length, texts.length);
 
-    owner = await peer({ hostListen: { host: "127.0.0.1", port } });
+    // No --peer-host-port: the host comes back on its previous port, where the member looks for it.
+    owner = await peer();
     const ownerLog = new EventLog(owner);
     assert.equal((await owner.resume("hugo"))?.username, "hugo");
+    assert.equal(owner.hostedChannels()[0]?.address?.port, port);
     await memberLog.waitForCount("delivered", texts.length);
     assert.equal(member.outbox().length, 0);
     const joined = await ownerLog.waitFor("joined", (event) => event.channel.name === "relay");
@@ -186,18 +188,24 @@ describe("peer offline", () => {
     await closePeer(owner);
     await stopTracker();
 
-    owner = await peer();
-    const ownerLog = new EventLog(owner);
-    assert.equal((await owner.resume("nora"))?.username, "nora");
-    const hosted = owner.hostedChannels().find((channel) => channel.name === "moved");
-    assert.notEqual(hosted?.address?.port, before.address?.port);
-    await ownerLog.waitFor(
-      "joined",
-      (event) => event.channel.name === "moved" && event.channel.state === "online",
-    );
-    assert.equal((await owner.send("moved", "to myself")).status, "delivered");
-    await restartTracker();
-    await ownerLog.waitFor("tracker", (event) => event.state === "connected");
+    // Another program took the old port: the restarted host has to move.
+    const blocker = await occupyPort(before.address?.port as number);
+    try {
+      owner = await peer();
+      const ownerLog = new EventLog(owner);
+      assert.equal((await owner.resume("nora"))?.username, "nora");
+      const hosted = owner.hostedChannels().find((channel) => channel.name === "moved");
+      assert.notEqual(hosted?.address?.port, before.address?.port);
+      await ownerLog.waitFor(
+        "joined",
+        (event) => event.channel.name === "moved" && event.channel.state === "online",
+      );
+      assert.equal((await owner.send("moved", "to myself")).status, "delivered");
+      await restartTracker();
+      await ownerLog.waitFor("tracker", (event) => event.state === "connected");
+    } finally {
+      await blocker.close();
+    }
   });
 
   test("peer - an expired saved ticket does not start offline", async () => {

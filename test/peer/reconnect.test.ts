@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Peer } from "../../src/peer/peer.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, occupyPort, openPeer, tempDir } from "./harness.js";
 
 describe("peer reconnect", () => {
   const dirs = tempDir("hychat-peer-reconnect-");
@@ -44,17 +44,23 @@ describe("peer reconnect", () => {
 
     await closePeer(owner);
     await memberLog.waitFor("link", (event) => event.state !== "online");
-    owner = await peer();
-    await owner.resume("mover");
-    const moved = owner.hostedChannels()[0];
-    assert.equal(moved?.name, "moving");
-    assert.notEqual(moved?.address?.port, first.address?.port);
-    await memberLog.waitFor("link", (event) => event.state === "online");
-    await owner.send("moving", "at the new place");
-    await memberLog.waitFor("message", (event) => event.message.text === "at the new place");
-    assert.deepEqual(messageTexts(memberLog, "moving"), ["at the old place", "at the new place"]);
-    const listing = (await member.listChannels()).find((channel) => channel.name === "moving");
-    assert.equal(listing?.address?.port, moved?.address?.port);
+    // Another program took the old port: the restarted host has to move.
+    const blocker = await occupyPort(first.address?.port as number);
+    try {
+      owner = await peer();
+      await owner.resume("mover");
+      const moved = owner.hostedChannels()[0];
+      assert.equal(moved?.name, "moving");
+      assert.notEqual(moved?.address?.port, first.address?.port);
+      await memberLog.waitFor("link", (event) => event.state === "online");
+      await owner.send("moving", "at the new place");
+      await memberLog.waitFor("message", (event) => event.message.text === "at the new place");
+      assert.deepEqual(messageTexts(memberLog, "moving"), ["at the old place", "at the new place"]);
+      const listing = (await member.listChannels()).find((channel) => channel.name === "moving");
+      assert.equal(listing?.address?.port, moved?.address?.port);
+    } finally {
+      await blocker.close();
+    }
   });
 
   test("peer - a rejoin with since shows the messages missed while away, without duplicates", async () => {

@@ -68,7 +68,7 @@ export function peerCommand(): Command {
     .addOption(
       new Option(
         "--peer-host-port <port>",
-        "port hosted channels listen on (default 0: the OS picks)",
+        "port hosted channels listen on (default 0: the previous run's port when free, else the OS picks)",
       ).argParser(portParser(true)),
     )
     .addOption(
