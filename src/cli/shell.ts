@@ -106,6 +106,9 @@ export class Shell {
         await this.runCommand(text);
         return;
       }
+      if (this.context.peer.identity === null) {
+        throw new ShellError("NOT_SIGNED_IN", "not signed in: /signin USER, /signup USER or /guest first");
+      }
       const channel = this.currentChannel;
       if (channel === null) throw new ShellError("NO_CHANNEL", "no current channel: /join NAME first");
       await sendText(this.context, channel, text.startsWith("//") ? text.slice(1) : text);

@@ -143,6 +143,13 @@ describe("cli shell", () => {
     assert.match(text, /^joined first /m);
   });
 
+  test("cli - plain text while signed out asks to sign in", async () => {
+    const h = await script(["hello?"]);
+    assert.deepEqual(h.lines(), [
+      "error NOT_SIGNED_IN: not signed in: /signin USER, /signup USER or /guest first",
+    ]);
+  });
+
   test("cli - plain text without a current channel is refused", async () => {
     const h = await script(["hello?"], withChannels);
     assert.deepEqual(h.lines(), ["error NO_CHANNEL: no current channel: /join NAME first"]);
