@@ -101,7 +101,8 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
       plain(
         response,
         403,
-        "Forbidden: open the address hychat printed (it carries the access token).",
+        "Forbidden: this page needs the access token. Open the whole address hychat printed when it " +
+          "started (gui at http://127.0.0.1:PORT/?token=...); each start makes a new one.",
         headers,
       );
       return;

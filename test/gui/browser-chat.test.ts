@@ -96,12 +96,26 @@ describe("gui browser: chat", { skip: browserSkipReason() }, () => {
     assert.equal(await deliveredMessage(alice, "lobby", "second line").getAttribute("class"), "message own");
     await screenshot(bob, "chat");
 
+    // Messages typed quickly, one Enter after the other, all go out in order.
+    for (const text of ["quick one", "quick two", "quick three"]) await sendMessage(alice, "lobby", text);
+    await deliveredMessage(bob, "lobby", "quick three").waitFor();
+    const texts = await bob.getByRole("log", { name: "#lobby messages" }).locator(".text").allTextContents();
+    assert.deepEqual(texts.slice(-3), ["quick one", "quick two", "quick three"]);
+
     // A message to a channel not on screen counts as unread in the sidebar.
     await alice.getByRole("button", { name: "Channel directory" }).click();
     await sendMessage(bob, "lobby", "are you there?");
     await alice.getByRole("button", { name: "#lobby, 1 unread" }).click();
     await deliveredMessage(alice, "lobby", "are you there?").waitFor();
     await alice.getByRole("button", { name: "#lobby", exact: true }).waitFor();
+  });
+
+  test("gui - a channel joined again shows its recent history", async () => {
+    await bob.getByRole("button", { name: "Leave" }).click();
+    await bob.getByRole("heading", { level: 1, name: "Channel directory" }).waitFor();
+    await joinChannel(bob, "lobby");
+    await deliveredMessage(bob, "lobby", "hello alice").waitFor();
+    await deliveredMessage(bob, "lobby", "quick three").waitFor();
   });
 
   test("gui - a guest can read but not send", async () => {
@@ -122,6 +136,9 @@ describe("gui browser: chat", { skip: browserSkipReason() }, () => {
     await joinChannel(bob, "news");
     await sendMessage(bob, "news", "may I speak?");
     await alertWith(bob, "NOT_AUTHORIZED").first().waitFor();
+    // The refused message leaves no pending entry behind, and its text is back in the box.
+    await bob.locator("li.message.pending").waitFor({ state: "detached" });
+    assert.equal(await bob.getByLabel("Message #news").inputValue(), "may I speak?");
 
     await alice.getByRole("button", { name: "Settings", exact: true }).click();
     await alice.getByRole("heading", { name: "Settings for #news" }).waitFor();

@@ -116,6 +116,15 @@ describe("gui browser: outbox and access", { skip: browserSkipReason() }, () => 
     await screenshot(erinPage, "phone-menu");
     await erinPage.getByRole("button", { name: "Channel directory" }).click();
     await erinPage.getByRole("heading", { level: 1, name: "Channel directory" }).waitFor();
+    // Each channel's row fits the screen, its details and its button in view.
+    const row = erinPage.locator("tr[data-channel=archive]");
+    for (const part of [
+      row.locator("td[data-label=Members]"),
+      row.getByRole("button", { name: "Open #archive" }),
+    ]) {
+      const box = await part.boundingBox();
+      assert.ok(box !== null && box.x + box.width <= 390, "the row's details and button are on screen");
+    }
     await screenshot(erinPage, "phone-directory");
     await erinPage.setViewportSize({ width: 1280, height: 800 });
   });
@@ -128,7 +137,7 @@ describe("gui browser: outbox and access", { skip: browserSkipReason() }, () => 
       const page = await context.newPage();
       const response = await page.goto(`${origin}/`, { timeout: STEP_TIMEOUT_MS });
       assert.equal(response?.status(), 403);
-      assert.match((await page.textContent("body")) ?? "", /Forbidden/);
+      assert.match((await page.textContent("body")) ?? "", /Forbidden: this page needs the access token/);
     } finally {
       await context.close();
     }

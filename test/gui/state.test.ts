@@ -203,3 +203,37 @@ test("gui state - toasts are capped and dismissed by id", () => {
   state = reduce(state, { type: "dismiss", id: first });
   assert.equal(state.toasts.length, 4);
 });
+
+test("gui state - the peer's outbox replaces pending entries, so a dropped message stops showing", () => {
+  const entry = {
+    channel: "lobby",
+    msgId: "m-1",
+    text: "refused",
+    sentAt: "2026-11-25T09:31:00.000Z",
+    position: 1,
+  };
+  let state = reduce(signedIn(), { type: "peer", event: { type: "queued", entry } });
+  assert.equal(pendingFor(state, "lobby").length, 1);
+  state = reduce(state, { type: "outbox", entries: [] });
+  assert.equal(pendingFor(state, "lobby").length, 0);
+});
+
+test("gui state - signing in clears the errors of earlier attempts, later errors stay", () => {
+  let state = reduce(initialState, { type: "toast", level: "error", text: "Wrong username or password." });
+  state = reduce(state, { type: "toast", level: "info", text: "hello" });
+  const identity = { username: "alice", role: "user", invisible: false } as const;
+  state = reduce(state, { type: "peer", event: { type: "identity", identity } });
+  assert.deepEqual(
+    state.toasts.map((toast) => toast.text),
+    ["hello"],
+  );
+  state = reduce(state, { type: "toast", level: "error", text: "later" });
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "identity", identity: { ...identity, invisible: true } },
+  });
+  assert.deepEqual(
+    state.toasts.map((toast) => toast.text),
+    ["hello", "later"],
+  );
+});

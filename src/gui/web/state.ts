@@ -60,6 +60,7 @@ export type Action =
   | { type: "joinedChannel"; channel: JoinedChannel }
   | { type: "sent"; channel: string; text: string; outcome: SendOutcome }
   | { type: "directory"; channels: ChannelListing[] }
+  | { type: "outbox"; entries: OutboxEntry[] }
   | { type: "hostedChannel"; channel: HostedChannel }
   | { type: "invisible"; invisible: boolean }
   | { type: "read"; channel: string }
@@ -200,6 +201,11 @@ function applyEvent(state: AppState, event: PeerEvent): AppState {
   switch (event.type) {
     case "identity":
       if (event.identity === null) return signedOut(state);
+      if (state.identity === null) {
+        // Signed in at last: the errors of earlier attempts (a wrong password) are no news any more.
+        const toasts = state.toasts.filter((item) => item.level !== "error");
+        return { ...state, identity: event.identity, toasts };
+      }
       return { ...state, identity: event.identity };
     case "tracker":
       return { ...state, tracker: event.state };
@@ -349,6 +355,9 @@ export function reduce(state: AppState, action: Action): AppState {
     }
     case "directory":
       return { ...state, directory: action.channels };
+    case "outbox":
+      // The peer's own outbox is the truth: entries it dropped (refused by the host) stop showing.
+      return { ...state, pending: action.entries };
     case "hostedChannel":
       return upsertHosted(state, action.channel);
     case "invisible":

@@ -4,32 +4,37 @@ import { useRequest } from "../use-request.js";
 
 export function Composer({ channel, disabledReason }: { channel: string; disabledReason: string | null }) {
   const { call, dispatch } = useApp();
-  const { busy, run } = useRequest();
+  const { run } = useRequest();
   const [text, setText] = useState("");
-  const sending = useRef(false);
+  /** The sends in flight, chained so that messages typed quickly go out in the order typed. */
+  const sending = useRef<Promise<void>>(Promise.resolve());
   const disabled = disabledReason !== null;
 
-  async function send(): Promise<void> {
-    if (sending.current || disabled || text.trim() === "") return;
-    sending.current = true;
+  function send(): void {
     const sent = text;
-    const outcome = await run(() => call("send", { channel, text: sent }));
-    sending.current = false;
-    if (outcome === undefined) return;
-    dispatch({ type: "sent", channel, text: sent, outcome });
-    setText((current) => (current === sent ? "" : current));
+    if (disabled || sent.trim() === "") return;
+    // The box empties at once so the next message can be typed; a refused text comes back.
+    setText("");
+    sending.current = sending.current.then(async () => {
+      const outcome = await run(() => call("send", { channel, text: sent }));
+      if (outcome === undefined) {
+        setText((current) => (current === "" ? sent : current));
+        return;
+      }
+      dispatch({ type: "sent", channel, text: sent, outcome });
+    });
   }
 
   function onSubmit(event: FormEvent): void {
     event.preventDefault();
-    void send();
+    send();
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>): void {
     // Enter sends, Shift+Enter starts a new line; keys that finish an IME composition are left alone.
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
-      void send();
+      send();
     }
   }
 
@@ -48,7 +53,7 @@ export function Composer({ channel, disabledReason }: { channel: string; disable
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
       />
-      <button type="submit" className="primary" disabled={disabled || busy || text.trim() === ""}>
+      <button type="submit" className="primary" disabled={disabled || text.trim() === ""}>
         Send
       </button>
       {disabled && (

@@ -68,16 +68,16 @@ export function DirectoryScreen() {
               {channels.map((listing) => (
                 <tr key={listing.name} data-channel={listing.name}>
                   <th scope="row">#{listing.name}</th>
-                  <td>{listing.owner}</td>
-                  <td>{listing.view === "private" ? "Private" : "Public"}</td>
-                  <td>{listing.moderated ? "Yes" : "No"}</td>
-                  <td>
+                  <td data-label="Owner">{listing.owner}</td>
+                  <td data-label="Access">{listing.view === "private" ? "Private" : "Public"}</td>
+                  <td data-label="Moderated">{listing.moderated ? "Yes" : "No"}</td>
+                  <td data-label="Status">
                     <span className={listing.online ? "status status-online" : "status status-offline"}>
                       {listing.online ? "Online" : "Offline"}
                     </span>
                   </td>
-                  <td>{listing.members}</td>
-                  <td>
+                  <td data-label="Members">{listing.members}</td>
+                  <td className="action">
                     {joinedNames.has(listing.name) ? (
                       <button
                         type="button"

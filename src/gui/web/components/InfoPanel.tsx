@@ -25,11 +25,13 @@ export function useChannelInfo(channel: string): { info: ChannelInfo | null; bus
   const { call } = useApp();
   const { busy, run } = useRequest();
   const [info, setInfo] = useState<ChannelInfo | null>(null);
+  /** Until the first answer the panel says "Loading…", not that the info is unavailable. */
+  const [answered, setAnswered] = useState(false);
   const reload = useCallback(() => {
-    void run(async () => setInfo(await call("channelInfo", { channel })));
+    void run(async () => setInfo(await call("channelInfo", { channel }))).finally(() => setAnswered(true));
   }, [run, call, channel]);
   useEffect(reload, [reload]);
-  return { info, busy, reload };
+  return { info, busy: busy || !answered, reload };
 }
 
 export function InfoList({ info }: { info: ChannelInfo }) {

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
 import type { OutboxEntry } from "../../../peer/types.js";
 import { useApp } from "../context.js";
 import { formatTime } from "../format.js";
@@ -26,17 +26,35 @@ export function MessageList({ channel, pending, me }: Props) {
   const name = channel.info.name;
   const olderExist = hasOlder(channel);
   const firstSeq = channel.messages[0]?.seq;
-  const lastKey = `${channel.messages[channel.messages.length - 1]?.seq}:${pending.length}`;
+  const last = channel.messages[channel.messages.length - 1];
+  const lastKey = `${last?.seq}:${pending.length}`;
+  /** Pending entries at the last render: one more means the reader just sent a message. */
+  const pendingBefore = useRef(pending.length);
+  const ownNew = pending.length > pendingBefore.current || (last !== undefined && last.from === me);
 
-  async function loadOlder(): Promise<void> {
+  const before = firstSeq ?? channel.info.latestSeq + 1;
+  const online = channel.info.state === "online";
+  /** The `before` of the last automatic load, so that a failed or empty page is not fetched again. */
+  const autoLoadedBefore = useRef<number | null>(null);
+
+  const loadOlder = useCallback(async (): Promise<void> => {
     if (busy || !olderExist) return;
     const element = scroller.current;
-    const before = firstSeq ?? channel.info.latestSeq + 1;
     const page = await run(() => call("history", { channel: name, before }));
     if (page === undefined) return;
     if (element !== null) anchor.current = element.scrollHeight - element.scrollTop;
     dispatch({ type: "older", channel: name, messages: page.messages });
-  }
+  }, [busy, olderExist, run, call, name, before, dispatch]);
+
+  // A list too short to scroll never reaches its top (a channel joined again starts empty, so do
+  // channels that were unreachable at page load): fetch older pages until the view fills.
+  useEffect(() => {
+    const element = scroller.current;
+    if (element === null || !online || !olderExist || autoLoadedBefore.current === before) return;
+    if (element.scrollHeight > element.clientHeight) return;
+    autoLoadedBefore.current = before;
+    void loadOlder();
+  }, [online, olderExist, before, loadOlder]);
 
   // Older messages were prepended: keep the same message under the reader's eyes.
   useLayoutEffect(() => {
@@ -46,11 +64,15 @@ export function MessageList({ channel, pending, me }: Props) {
     anchor.current = null;
   }, [firstSeq]);
 
-  // New messages at the end: follow them while the reader is at the bottom.
+  // New messages at the end: follow them while the reader is at the bottom, and always show one
+  // the reader sent.
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element !== null && atBottom.current && lastKey !== "") element.scrollTop = element.scrollHeight;
-  }, [lastKey]);
+    pendingBefore.current = pending.length;
+    if (element === null || lastKey === "" || !(atBottom.current || ownNew)) return;
+    element.scrollTop = element.scrollHeight;
+    atBottom.current = true;
+  }, [lastKey, ownNew, pending.length]);
 
   function onScroll(): void {
     const element = scroller.current;

@@ -4,7 +4,8 @@ import { useRequest } from "../use-request.js";
 export function TopBar({ menuOpen, onToggleMenu }: { menuOpen: boolean; onToggleMenu(): void }) {
   const { state, call, dispatch } = useApp();
   const { busy, run } = useRequest();
-  const { identity } = state;
+  // Without a live connection the peer cannot act on these controls: show them once it is back.
+  const identity = state.ready ? state.identity : null;
 
   // The box follows the click at once and flips back if the peer refuses.
   async function toggleInvisible(invisible: boolean): Promise<void> {
