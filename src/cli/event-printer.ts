@@ -73,6 +73,9 @@ export class EventPrinter {
       case "delivered":
         this.acknowledge(event.msgId, event.seq);
         return;
+      case "dropped":
+        this.dropped(event.msgId, event.code, event.message);
+        return;
       case "presence":
         this.presence(event.channel, event.username, event.role, event.status);
         return;
@@ -168,6 +171,18 @@ export class EventPrinter {
     }
     shown.acknowledged = true;
     this.out.delivered(shown.channel, seq, shown.text);
+  }
+
+  /**
+   * An outbox entry dropped for good: its pending line gets one `not delivered` line and is forgotten.
+   * Only entries shown as pending are printed: any other was refused while its `/send` waited, and
+   * that command prints the error itself.
+   */
+  dropped(msgId: string, code: string, message: string): void {
+    const shown = this.pending.get(msgId);
+    if (shown === undefined || shown.acknowledged) return;
+    this.pending.delete(msgId);
+    this.out.notDelivered(shown.channel, shown.text, code, message);
   }
 
   presence(channel: string, username: string, role: Role, status: "online" | "offline"): void {

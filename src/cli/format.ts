@@ -18,7 +18,7 @@ export interface PromptLine {
   redraw(): void;
 }
 
-/** Lines longer than this in a `delivered` notice are cut. */
+/** Lines longer than this in a `delivered` or `not delivered` notice are cut. */
 const SNIPPET_CHARS = 40;
 
 export class Output {
@@ -75,6 +75,13 @@ export class Output {
   delivered(channel: string, seq: number, text: string | undefined): void {
     const snippet = text === undefined ? "" : `: ${snip(text)}`;
     this.line(this.colors.green(`[${channel}] delivered #${seq}${snippet}`));
+  }
+
+  /** An outbox entry dropped for good, with the refusal that dropped it. */
+  notDelivered(channel: string, text: string, code: string, message: string): void {
+    this.line(
+      this.colors.red(`[${channel}] not delivered: ${snip(text)} (error ${code}: ${oneLine(message)})`),
+    );
   }
 
   table(headers: readonly string[], rows: readonly (readonly string[])[]): void {

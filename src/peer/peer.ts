@@ -142,16 +142,7 @@ export class Peer implements PeerApi {
         this.emit({ type: "delivered", channel: entry.channel, msgId: entry.msgId, seq });
         this.settleWaiter(entry.msgId, { msgId: entry.msgId, status: "delivered", seq });
       },
-      dropped: (entries, error) => {
-        const channel = entries[0]?.channel ?? "";
-        this.emit({
-          type: "notice",
-          level: "error",
-          code: error.code,
-          text: `${entries.length} message(s) to #${channel} refused by its host and dropped: ${error.message}`,
-        });
-        for (const entry of entries) this.settleWaiter(entry.msgId, error);
-      },
+      dropped: (entries, error) => this.dropEntries(entries, error, "refused by its host and dropped"),
       stalled: (channel) => this.settleQueued((waiter) => waiter.channel === channel),
     };
   }
@@ -327,8 +318,11 @@ export class Peer implements PeerApi {
         link = await this.joinLink(user, name);
       } catch (error) {
         if (error instanceof HychatError) {
-          user.store.outbox.remove([entry.msgId]);
-          this.settleWaiter(entry.msgId, error);
+          // A refusal that removed this user from the channel has dropped the entry already.
+          if (this.waiters.has(entry.msgId)) {
+            user.store.outbox.remove([entry.msgId]);
+            this.dropEntries([entry], error, "dropped");
+          }
         } else {
           this.settleWaiter(entry.msgId, queued(entry));
         }
@@ -669,13 +663,7 @@ export class Peer implements PeerApi {
     const dropped = user.store.outbox.removeChannel(link.name);
     if (dropped.length > 0) {
       const reason = error ?? errorFromWire("REQUEST_ERROR", { code, message: `removed from #${link.name}` });
-      this.emit({
-        type: "notice",
-        level: "error",
-        code,
-        text: `${dropped.length} unsent message(s) to #${link.name} dropped: ${reason.message}`,
-      });
-      for (const entry of dropped) this.settleWaiter(entry.msgId, reason);
+      this.dropEntries(dropped, reason, "dropped");
     }
     if (!user.joining.has(link)) this.emit({ type: "left", channel: link.name, reason: code });
   }
@@ -735,6 +723,29 @@ export class Peer implements PeerApi {
     this.endUser(false)
       .catch((closeError: unknown) => this.logger.error({ err: closeError }, "closing the user state failed"))
       .finally(() => this.emit({ type: "identity", identity: null }));
+  }
+
+  /**
+   * Reports entries already removed from the outbox for good: a `dropped` event each, the waiting
+   * sends rejected with `error` (their callers show it), and one notice for the entries no send waits
+   * for, which nothing else would report.
+   */
+  private dropEntries(entries: readonly OutboxEntry[], error: HychatError, outcome: string): void {
+    let unawaited = 0;
+    for (const entry of entries) {
+      const { channel, msgId } = entry;
+      this.emit({ type: "dropped", channel, msgId, code: error.code, message: error.message });
+      if (this.waiters.has(msgId)) this.settleWaiter(msgId, error);
+      else unawaited += 1;
+    }
+    const channel = entries[0]?.channel;
+    if (unawaited === 0 || channel === undefined) return;
+    this.emit({
+      type: "notice",
+      level: "error",
+      code: error.code,
+      text: `${unawaited} queued message(s) to #${channel} ${outcome}: ${error.message}`,
+    });
   }
 
   private awaitDelivery(entry: OutboxEntry): Promise<SendOutcome> {

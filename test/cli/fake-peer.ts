@@ -11,19 +11,23 @@ import type {
   PeerEventListener,
   SendOutcome,
 } from "../../src/peer/types.js";
+import type { ErrorCode } from "../../src/protocol/codes.js";
 import { wireError } from "../../src/protocol/errors.js";
 import type { ChatMessage, MemberInfo } from "../../src/protocol/host-schemas.js";
 import type { ChannelListing, Role, View } from "../../src/protocol/tracker-schemas.js";
 
 /**
  * A test double of the peer facade: an in-memory directory and channels, no sockets. Every call
- * is recorded in `calls`; `reachable = false` makes sends go to the outbox until `deliverOutbox()`.
+ * is recorded in `calls`; `reachable = false` makes sends go to the outbox until `deliverOutbox()`
+ * (or `refuseOutbox()`); `refusal` makes the host refuse every send, as a moderated channel would.
  */
 export class FakePeer implements PeerApi {
   identity: Identity | null = null;
   readonly calls: string[] = [];
   readonly directory: ChannelListing[] = [];
   reachable = true;
+  /** When set, the host refuses each send with this error (the entry is dropped, the call rejects). */
+  refusal: { code: ErrorCode; message: string } | null = null;
   private readonly listeners = new Set<PeerEventListener>();
   private readonly joined = new Map<string, JoinedChannel>();
   private readonly messages = new Map<string, ChatMessage[]>();
@@ -143,6 +147,14 @@ export class FakePeer implements PeerApi {
     if (!this.joined.has(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
     if (this.identity?.role !== "user") throw wireError("GUEST_READ_ONLY", "guests can only read");
     const msgId = `m${this.nextId++}`;
+    if (this.refusal !== null) {
+      // As the real peer does: the entry passes through the outbox, is dropped, and the call rejects.
+      const { code, message } = this.refusal;
+      const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
+      this.emit({ type: "queued", entry });
+      this.emit({ type: "dropped", channel, msgId, code, message });
+      throw wireError(code, message);
+    }
     if (!this.reachable) {
       const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
       this.pending.push(entry);
@@ -160,6 +172,20 @@ export class FakePeer implements PeerApi {
       this.emit({ type: "delivered", channel: entry.channel, msgId: entry.msgId, seq });
       this.store(entry.channel, entry.msgId, entry.text);
     }
+  }
+
+  /** Refuses every outbox entry as its host would: `dropped` each, then one notice, as no send waits. */
+  refuseOutbox(code: ErrorCode, message: string): void {
+    const refused = this.pending.splice(0);
+    for (const entry of refused) {
+      this.emit({ type: "dropped", channel: entry.channel, msgId: entry.msgId, code, message });
+    }
+    this.emit({
+      type: "notice",
+      level: "error",
+      code,
+      text: `${refused.length} queued message(s) refused by the host and dropped: ${message}`,
+    });
   }
 
   /** A message from someone else, as its host would broadcast it. */

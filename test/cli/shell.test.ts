@@ -213,6 +213,47 @@ describe("cli shell", () => {
     assert.equal(lines.filter((line) => line.includes("wait for me")).length, 2);
   });
 
+  test("cli - a queued message its host refuses later is printed as not delivered, once", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer);
+    const running = h.shell.run();
+    await h.shell.execute("/join first");
+    peer.reachable = false;
+    await h.shell.execute("may I speak now?");
+    const [entry] = peer.outbox();
+    peer.refuseOutbox("NOT_AUTHORIZED", "only authorized users may send");
+    // A second report of the same entry finds it forgotten.
+    peer.emit({
+      type: "dropped",
+      channel: "first",
+      msgId: entry?.msgId ?? "",
+      code: "NOT_AUTHORIZED",
+      message: "only authorized users may send",
+    });
+    h.shell.stop();
+    await running;
+    const lines = h.lines();
+    assert.deepEqual(
+      lines.filter((line) => line.includes("not delivered")),
+      ["[first] not delivered: may I speak now? (error NOT_AUTHORIZED: only authorized users may send)"],
+    );
+    assert.equal(lines.filter((line) => line.includes("(pending)")).length, 1);
+  });
+
+  test("cli - a message refused while /send waits prints only the command's error", async () => {
+    const h = await script(["/join first", "may I speak?"], (peer) => {
+      withChannels(peer);
+      peer.refusal = { code: "NOT_AUTHORIZED", message: "only authorized users may send" };
+    });
+    const lines = h.lines();
+    assert.deepEqual(
+      lines.filter((line) => line.includes("NOT_AUTHORIZED")),
+      ["error NOT_AUTHORIZED: only authorized users may send"],
+    );
+    assert.equal(lines.filter((line) => line.includes("may I speak?")).length, 0);
+  });
+
   test("cli - messages left in the outbox are shown as pending at sign-in, then as delivered", async () => {
     const peer = new FakePeer();
     withChannels(peer);

@@ -139,6 +139,8 @@ describe("gui browser: chat", { skip: browserSkipReason() }, () => {
     // The refused message leaves no pending entry behind, and its text is back in the box.
     await bob.locator("li.message.pending").waitFor({ state: "detached" });
     assert.equal(await bob.getByLabel("Message #news").inputValue(), "may I speak?");
+    // One error for one refused message: the peer told all it had to before the send failed.
+    assert.equal(await alertWith(bob, "NOT_AUTHORIZED").count(), 1);
 
     await alice.getByRole("button", { name: "Settings", exact: true }).click();
     await alice.getByRole("heading", { name: "Settings for #news" }).waitFor();

@@ -204,18 +204,40 @@ test("gui state - toasts are capped and dismissed by id", () => {
   assert.equal(state.toasts.length, 4);
 });
 
-test("gui state - the peer's outbox replaces pending entries, so a dropped message stops showing", () => {
-  const entry = {
+test("gui state - a dropped outbox entry stops showing as pending, without a toast of its own", () => {
+  const entry = (msgId: string, position: number) => ({
     channel: "lobby",
-    msgId: "m-1",
-    text: "refused",
+    msgId,
+    text: `text of ${msgId}`,
     sentAt: "2026-11-25T09:31:00.000Z",
-    position: 1,
-  };
-  let state = reduce(signedIn(), { type: "peer", event: { type: "queued", entry } });
-  assert.equal(pendingFor(state, "lobby").length, 1);
-  state = reduce(state, { type: "outbox", entries: [] });
-  assert.equal(pendingFor(state, "lobby").length, 0);
+    position,
+  });
+  let state = reduce(signedIn(), { type: "peer", event: { type: "queued", entry: entry("m-1", 1) } });
+  state = reduce(state, { type: "peer", event: { type: "queued", entry: entry("m-2", 2) } });
+  state = reduce(state, {
+    type: "peer",
+    event: {
+      type: "dropped",
+      channel: "lobby",
+      msgId: "m-1",
+      code: "NOT_AUTHORIZED",
+      message: "only authorized users may send",
+    },
+  });
+  assert.deepEqual(
+    pendingFor(state, "lobby").map((pending) => pending.msgId),
+    ["m-2"],
+  );
+  // The refusal is shown once: by the failed send, or by the peer's notice that follows.
+  assert.equal(state.toasts.length, 0);
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "notice", level: "error", code: "NOT_AUTHORIZED", text: "1 queued message(s) dropped" },
+  });
+  assert.deepEqual(
+    state.toasts.map((toast) => toast.text),
+    ["1 queued message(s) dropped (NOT_AUTHORIZED)"],
+  );
 });
 
 test("gui state - signing in clears the errors of earlier attempts, later errors stay", () => {

@@ -129,7 +129,7 @@ describe("peer chat", () => {
     assert.equal(sender.outbox().length, 0);
   });
 
-  test("peer - a message the host refuses for good is reported as a notice and dropped", async () => {
+  test("peer - a message the host refuses while send waits is one dropped event and the call's error", async () => {
     const owner = await peer();
     await owner.signUp("moira", TEST_PASSWORD);
     await owner.host("announcements", { moderated: true });
@@ -138,8 +138,16 @@ describe("peer chat", () => {
     await member.signUp("mick", TEST_PASSWORD);
     await member.join("announcements");
     await assert.rejects(member.send("announcements", "can I talk?"), { code: "NOT_AUTHORIZED" });
-    const notice = await memberLog.waitFor("notice", (event) => event.code === "NOT_AUTHORIZED");
-    assert.equal(notice.level, "error");
+    const [queued] = memberLog.of("queued");
+    // Emitted before the call rejected: everything about this refusal has been told by now.
+    const dropped = memberLog.of("dropped");
+    assert.equal(dropped.length, 1);
+    assert.equal(dropped[0]?.channel, "announcements");
+    assert.equal(dropped[0]?.msgId, queued?.entry.msgId);
+    assert.equal(dropped[0]?.code, "NOT_AUTHORIZED");
+    assert.notEqual(dropped[0]?.message, "");
+    // The rejected call shows the error; a notice would show it twice.
+    assert.deepEqual(memberLog.of("notice"), []);
     assert.equal(member.outbox().length, 0);
     assert.deepEqual(await owner.authorize("announcements", "mick", true), ["mick"]);
     const outcome = await member.send("announcements", "thanks");

@@ -87,6 +87,42 @@ describe("peer outbox", () => {
     );
   });
 
+  test("peer - messages queued while the host was down and refused when it returns are dropped with one notice", async () => {
+    let owner = await peer();
+    await owner.signUp("gina", TEST_PASSWORD);
+    const hosted = await owner.host("gated");
+    const port = hosted.address?.port as number;
+    const sender = await peer();
+    const senderLog = new EventLog(sender);
+    await sender.signUp("gus", TEST_PASSWORD);
+    await sender.join("gated");
+    await owner.setView("gated", "public", true);
+    await senderLog.waitFor("settings", (event) => event.moderated);
+    await closePeer(owner);
+    await senderLog.waitFor("link", (event) => event.state === "unreachable");
+    for (const text of ["first try", "second try"]) {
+      assert.equal((await sender.send("gated", text)).status, "queued");
+    }
+    const queuedIds = sender.outbox("gated").map((entry) => entry.msgId);
+
+    owner = await peer({ hostListen: { host: "127.0.0.1", port } });
+    await owner.resume("gina");
+    const dropped = await senderLog.waitForCount("dropped", 2);
+    assert.deepEqual(
+      dropped.map((event) => [event.channel, event.msgId, event.code]),
+      queuedIds.map((msgId) => ["gated", msgId, "NOT_AUTHORIZED"]),
+    );
+    // No send waits for these entries: one notice reports the refusal, emitted with the drops.
+    const notices = senderLog.of("notice");
+    assert.equal(notices.length, 1);
+    assert.equal(notices[0]?.code, "NOT_AUTHORIZED");
+    assert.match(
+      notices[0]?.text ?? "",
+      /^2 queued message\(s\) to #gated refused by its host and dropped: /,
+    );
+    assert.equal(sender.outbox().length, 0);
+  });
+
   test("peer - the outbox survives a restart of the sending peer", async () => {
     let owner = await peer();
     await owner.signUp("rita", TEST_PASSWORD);

@@ -28,17 +28,7 @@ export function App() {
         if (status === "closed") setFailedAttempts((count) => count + 1);
       },
       onSnapshot: (snapshot) => dispatch({ type: "snapshot", snapshot }),
-      onEvent: (event) => {
-        dispatch({ type: "peer", event });
-        // A notice may report outbox entries the peer dropped (refused by their host), which no
-        // other event announces: take the peer's outbox as it is now.
-        if (event.type === "notice") {
-          client.call("outbox", {}).then(
-            (entries) => dispatch({ type: "outbox", entries }),
-            () => undefined,
-          );
-        }
-      },
+      onEvent: (event) => dispatch({ type: "peer", event }),
     });
     clientRef.current = client;
     client.start();

@@ -60,7 +60,6 @@ export type Action =
   | { type: "joinedChannel"; channel: JoinedChannel }
   | { type: "sent"; channel: string; text: string; outcome: SendOutcome }
   | { type: "directory"; channels: ChannelListing[] }
-  | { type: "outbox"; entries: OutboxEntry[] }
   | { type: "hostedChannel"; channel: HostedChannel }
   | { type: "invisible"; invisible: boolean }
   | { type: "read"; channel: string }
@@ -248,6 +247,15 @@ function applyEvent(state: AppState, event: PeerEvent): AppState {
       return addPending(state, event.entry);
     case "delivered":
       return deliver(state, event.channel, event.msgId, event.seq);
+    case "dropped":
+      // No toast here: the send call waiting for this entry shows its error, and for an entry no
+      // call waits for the peer follows with one notice per refusal, so each refusal shows once.
+      return {
+        ...state,
+        pending: state.pending.filter(
+          (entry) => !(entry.channel === event.channel && entry.msgId === event.msgId),
+        ),
+      };
     case "presence":
       return updateChannel(state, event.channel, (channel) => {
         const others = channel.info.members.filter((member) => member.username !== event.username);
@@ -355,9 +363,6 @@ export function reduce(state: AppState, action: Action): AppState {
     }
     case "directory":
       return { ...state, directory: action.channels };
-    case "outbox":
-      // The peer's own outbox is the truth: entries it dropped (refused by the host) stop showing.
-      return { ...state, pending: action.entries };
     case "hostedChannel":
       return upsertHosted(state, action.channel);
     case "invisible":
