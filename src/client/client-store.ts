@@ -1,5 +1,5 @@
-import Database from "better-sqlite3";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
 import { Outbox } from "./outbox.js";
 
 /**
@@ -69,10 +69,10 @@ function toStoredChannel(row: ChannelRow): StoredChannel {
  */
 export class ClientStore {
   readonly outbox: Outbox;
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly statements;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database) {
     this.db = db;
     this.outbox = new Outbox(db);
     this.statements = {
@@ -98,21 +98,11 @@ export class ClientStore {
 
   /** Opens (creating if needed) and migrates the database at `file` (`:memory:` for tests). */
   static open(file: string): ClientStore {
-    const db = new Database(file);
-    try {
-      db.pragma("journal_mode = WAL");
-      // NORMAL in WAL mode survives a process crash; only a power loss may lose the last commits.
-      db.pragma("synchronous = NORMAL");
-      migrate(db);
-      return new ClientStore(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    return new ClientStore(openDatabase(file, { migrations: CLIENT_MIGRATIONS, label: "client.db" }));
   }
 
   get schemaVersion(): number {
-    return this.db.pragma("user_version", { simple: true }) as number;
+    return schemaVersion(this.db);
   }
 
   channels(): StoredChannel[] {
@@ -156,15 +146,5 @@ export class ClientStore {
 
   close(): void {
     if (this.db.open) this.db.close();
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  for (let version = current; version < CLIENT_MIGRATIONS.length; version += 1) {
-    db.transaction(() => {
-      db.exec(CLIENT_MIGRATIONS[version] as string);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
   }
 }

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import { nameKey } from "../protocol/names.js";
 import type { View } from "../protocol/tracker-schemas.js";
+import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
 
 /**
  * A host's SQLite database (`host.db` in its data dir): hosted channels with their settings and
@@ -99,7 +99,7 @@ interface ChannelRow {
 }
 
 export class HistoryStore {
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly latest = new Map<string, number>();
   private readonly statements;
   private readonly appendTransaction: (
@@ -108,7 +108,7 @@ export class HistoryStore {
     next: Map<string, number>,
   ) => AppendResult[];
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database) {
     this.db = db;
     this.statements = {
       channels: db.prepare<[], ChannelRow>("SELECT name, view, moderated FROM channels ORDER BY name"),
@@ -171,21 +171,11 @@ export class HistoryStore {
   }
 
   static openFile(path: string): HistoryStore {
-    const db = new Database(path);
-    try {
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = FULL");
-      db.pragma("busy_timeout = 5000");
-      migrate(db);
-      return new HistoryStore(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    return new HistoryStore(openDatabase(path, { migrations: HOST_MIGRATIONS, label: "host.db" }));
   }
 
   get schemaVersion(): number {
-    return this.db.pragma("user_version", { simple: true }) as number;
+    return schemaVersion(this.db);
   }
 
   channels(): StoredChannel[] {
@@ -318,20 +308,5 @@ export class HistoryStore {
 
   close(): void {
     if (this.db.open) this.db.close();
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > HOST_MIGRATIONS.length) {
-    throw new Error(
-      `host.db has schema version ${current}, newer than this program (${HOST_MIGRATIONS.length})`,
-    );
-  }
-  for (let version = current; version < HOST_MIGRATIONS.length; version += 1) {
-    db.transaction(() => {
-      db.exec(HOST_MIGRATIONS[version] as string);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
   }
 }

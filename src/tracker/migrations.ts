@@ -1,5 +1,3 @@
-import type { Database } from "better-sqlite3";
-
 /**
  * The tracker's schema changes, in order. Migration `n` (1-based) brings `user_version` from
  * `n - 1` to `n`. Never edit a released migration; append a new one.
@@ -24,25 +22,3 @@ export const TRACKER_MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL
    ) STRICT;`,
 ];
-
-export function schemaVersion(db: Database): number {
-  return db.pragma("user_version", { simple: true }) as number;
-}
-
-/** Applies every migration the database has not seen yet, each in its own transaction. */
-export function migrate(db: Database, migrations: readonly string[] = TRACKER_MIGRATIONS): number {
-  const current = schemaVersion(db);
-  if (current > migrations.length) {
-    throw new Error(
-      `tracker database has schema version ${current}, newer than this hychat knows (${migrations.length})`,
-    );
-  }
-  for (let version = current + 1; version <= migrations.length; version++) {
-    const sql = migrations[version - 1] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version}`);
-    })();
-  }
-  return schemaVersion(db);
-}

@@ -1,8 +1,9 @@
 import { chmodSync } from "node:fs";
-import Sqlite, { type Database, type Statement } from "better-sqlite3";
+import type { Database, Statement } from "better-sqlite3";
 import { nameKey } from "../protocol/names.js";
 import type { View } from "../protocol/tracker-schemas.js";
-import { migrate } from "./migrations.js";
+import { openDatabase } from "../util/sqlite.js";
+import { TRACKER_MIGRATIONS } from "./migrations.js";
 import type { AccountRecord, ChannelRecord, TrackerStore } from "./store.js";
 
 export const TRACKER_DB_FILE = "tracker.db";
@@ -40,19 +41,9 @@ export class SqliteTrackerStore implements TrackerStore {
   };
 
   constructor(file: string) {
-    this.db = new Sqlite(file);
-    try {
-      // Password hashes live here: owner only. SQLite gives its -wal and -shm files the same mode.
-      if (file !== ":memory:") chmodSync(file, 0o600);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
-      this.db.pragma("foreign_keys = ON");
-      this.db.pragma("busy_timeout = 5000");
-      migrate(this.db);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+    this.db = openDatabase(file, { migrations: TRACKER_MIGRATIONS, label: "tracker.db" });
+    // Password hashes live here: owner only. SQLite gives its -wal and -shm files the same mode.
+    if (file !== ":memory:") chmodSync(file, 0o600);
     const db = this.db;
     this.statements = {
       insertAccount: db.prepare(

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Sqlite from "better-sqlite3";
-import { migrate, schemaVersion, TRACKER_MIGRATIONS } from "../../src/tracker/migrations.js";
+import { TRACKER_MIGRATIONS } from "../../src/tracker/migrations.js";
 import { SqliteTrackerStore } from "../../src/tracker/sqlite-store.js";
 import type { TrackerStore } from "../../src/tracker/store.js";
+import { schemaVersion } from "../../src/util/sqlite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hychat-tracker-store-"));
 let files = 0;
@@ -110,33 +111,6 @@ describe("tracker migrations", () => {
       assert.equal(second.findAccount("dave")?.passwordHash, "hash");
     } finally {
       second.close();
-    }
-  });
-
-  test("tracker - migrations run in order from the first schema, each once", () => {
-    const db = new Sqlite(":memory:");
-    try {
-      const steps = [
-        "CREATE TABLE t (a INTEGER)",
-        "ALTER TABLE t ADD COLUMN b INTEGER",
-        "INSERT INTO t VALUES (1, 2)",
-      ];
-      assert.equal(migrate(db, steps.slice(0, 1)), 1);
-      assert.equal(migrate(db, steps), 3);
-      assert.equal(migrate(db, steps), 3);
-      assert.deepEqual(db.prepare("SELECT a, b FROM t").all(), [{ a: 1, b: 2 }]);
-    } finally {
-      db.close();
-    }
-  });
-
-  test("tracker - a failing migration leaves the database at the previous version", () => {
-    const db = new Sqlite(":memory:");
-    try {
-      assert.throws(() => migrate(db, ["CREATE TABLE t (a INTEGER)", "CREATE TABLE t (a INTEGER)"]));
-      assert.equal(schemaVersion(db), 1);
-    } finally {
-      db.close();
     }
   });
 
