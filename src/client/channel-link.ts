@@ -66,6 +66,7 @@ export class ChannelLink implements HostChannelListener {
   private everJoined = false;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private positionSave: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly settledPromise: Promise<HychatError | undefined>;
   private settle: (error?: HychatError) => void = () => {};
@@ -246,6 +247,7 @@ export class ChannelLink implements HostChannelListener {
   }
 
   private stop(): void {
+    if (this.positionSave !== undefined) this.savePosition();
     this.closed = true;
     this.attempt += 1;
     this.flusher.close();
@@ -419,7 +421,17 @@ export class ChannelLink implements HostChannelListener {
     this.lastSeq = message.seq;
     this.latestSeq = Math.max(this.latestSeq, message.seq);
     if (!own) this.unread += 1;
-    this.context.store.savePosition(this.name, message.seq, this.unread);
+    this.positionSave ??= setImmediate(() => this.savePosition());
     this.context.emit({ type: "message", message, own });
+  }
+
+  /**
+   * Persists the read position once per batch of incoming messages rather than once per message:
+   * a position lost to a crash only means those messages are fetched again on rejoin.
+   */
+  private savePosition(): void {
+    clearImmediate(this.positionSave);
+    this.positionSave = undefined;
+    if (this.lastSeq !== null) this.context.store.savePosition(this.name, this.lastSeq, this.unread);
   }
 }
