@@ -161,16 +161,19 @@ export class Shell {
     }
   }
 
-  /** Resolves once no reachable channel has messages in the outbox, or after `drainTimeoutMs`. */
+  /**
+   * Resolves once no channel that is reachable, or still being connected to, has messages in the
+   * outbox, or after `drainTimeoutMs`. Channels whose host is unreachable keep theirs for next time.
+   */
   private drainOutbox(): Promise<void> {
     const waiting = () => {
-      const online = new Set(
+      const deliverable = new Set(
         this.peer
           .joinedChannels()
-          .filter((channel) => channel.state === "online")
+          .filter((channel) => channel.state !== "unreachable")
           .map((channel) => channel.name),
       );
-      return this.peer.outbox().some((entry) => online.has(entry.channel));
+      return this.peer.outbox().some((entry) => deliverable.has(entry.channel));
     };
     if (this.exitRequested || !waiting()) return Promise.resolve();
     return new Promise((resolve) => {

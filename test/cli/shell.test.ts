@@ -314,6 +314,34 @@ describe("cli shell", () => {
     assert.ok(h.lines().includes("[first] delivered #1: last words"));
   });
 
+  test("cli - at the end of scripted input the shell waits for channels still connecting, not unreachable ones", async () => {
+    const peer = new FakePeer();
+    withChannels(peer);
+    const h = harness(peer, 60_000);
+    let ended = false;
+    const queued = new Promise<void>((resolve) => {
+      peer.subscribe((event) => {
+        if (event.type === "joined") peer.reachable = false;
+        if (event.type === "queued") resolve();
+      });
+    });
+    const running = h.shell.run().then(() => {
+      ended = true;
+    });
+    h.input.end("/join first\nstill connecting\n");
+    await queued;
+    const [first] = peer.joinedChannels();
+    assert.ok(first);
+    first.state = "connecting";
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ended, false);
+    first.state = "unreachable";
+    // Any event makes the shell look again; an unreachable channel keeps its outbox for next time.
+    peer.emit({ type: "link", channel: "first", state: "unreachable" });
+    await running;
+    assert.equal(peer.outbox().length, 1);
+  });
+
   test("cli - the wait for the outbox at the end of scripted input is bounded", async () => {
     const peer = new FakePeer();
     withChannels(peer);
