@@ -7,10 +7,17 @@ import { Shell } from "../../src/cli/shell.js";
 import { SLASH_COMMANDS } from "../../src/cli/slash/registry.js";
 import { Terminal } from "../../src/cli/terminal.js";
 import { silentLogger } from "../../src/util/logger.js";
-import { FakePeer } from "./fake-peer.js";
+import { FakePeer } from "../helpers/fake-peer.js";
+
+/** The shared fake, recording each call as one `method arg…` line. */
+class CliFakePeer extends FakePeer<string> {
+  constructor() {
+    super((method, args) => [method, ...args].join(" "));
+  }
+}
 
 interface Harness {
-  peer: FakePeer;
+  peer: CliFakePeer;
   /** The shell's input, as a pipe. */
   input: PassThrough;
   shell: Shell;
@@ -19,7 +26,7 @@ interface Harness {
   lines(): string[];
 }
 
-function harness(peer = new FakePeer(), drainTimeoutMs?: number): Harness {
+function harness(peer = new CliFakePeer(), drainTimeoutMs?: number): Harness {
   const input = new PassThrough();
   const sink = new PassThrough();
   let written = "";
@@ -55,8 +62,8 @@ function harness(peer = new FakePeer(), drainTimeoutMs?: number): Harness {
 }
 
 /** Runs a script of input lines through a fresh shell to the end of input. */
-async function script(lines: string[], setup?: (peer: FakePeer) => void): Promise<Harness> {
-  const peer = new FakePeer();
+async function script(lines: string[], setup?: (peer: CliFakePeer) => void): Promise<Harness> {
+  const peer = new CliFakePeer();
   setup?.(peer);
   const h = harness(peer);
   h.input.end(`${lines.join("\n")}\n`);
@@ -64,7 +71,7 @@ async function script(lines: string[], setup?: (peer: FakePeer) => void): Promis
   return h;
 }
 
-function withChannels(peer: FakePeer): void {
+function withChannels(peer: CliFakePeer): void {
   peer.identity = { username: "bob", role: "user", invisible: false };
   peer.directory.push(
     {
@@ -90,7 +97,7 @@ function withChannels(peer: FakePeer): void {
 
 describe("cli shell", () => {
   test("cli - shell reads commands from non-terminal input, one at a time, and ends at end of input", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     h.input.end("/join first\nhello there\n/connected\n");
@@ -156,7 +163,7 @@ describe("cli shell", () => {
   });
 
   test("cli - /signin reads the password from the next input line when scripted", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     const h = harness(peer);
     h.input.end("/signin dave\nsecret-password\n/signin dave\nwrong-password\n");
     await h.shell.run();
@@ -181,7 +188,7 @@ describe("cli shell", () => {
   });
 
   test("cli - an incoming message is printed as [channel] HH:MM from: text and marks the current channel read", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     const running = h.shell.run();
@@ -194,7 +201,7 @@ describe("cli shell", () => {
   });
 
   test("cli - a queued message is marked pending and its delivery is reported once", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     const running = h.shell.run();
@@ -214,7 +221,7 @@ describe("cli shell", () => {
   });
 
   test("cli - a queued message its host refuses later is printed as not delivered, once", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     const running = h.shell.run();
@@ -255,7 +262,7 @@ describe("cli shell", () => {
   });
 
   test("cli - messages left in the outbox are shown as pending at sign-in, then as delivered", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const before = harness(peer);
     const running = before.shell.run();
@@ -290,7 +297,7 @@ describe("cli shell", () => {
   });
 
   test("cli - at the end of scripted input the shell waits for the outbox of reachable channels", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     let ended = false;
@@ -315,7 +322,7 @@ describe("cli shell", () => {
   });
 
   test("cli - at the end of scripted input the shell waits for channels still connecting, not unreachable ones", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer, 60_000);
     let ended = false;
@@ -343,7 +350,7 @@ describe("cli shell", () => {
   });
 
   test("cli - the wait for the outbox at the end of scripted input is bounded", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer, 50);
     peer.subscribe((event) => {
@@ -419,7 +426,7 @@ describe("cli shell", () => {
   });
 
   test("cli - /exit ends the shell before the rest of the input", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     h.input.write("/online\n/exit\n/list\n");
@@ -429,7 +436,7 @@ describe("cli shell", () => {
   });
 
   test("cli - tab completion offers commands, then channel names", async () => {
-    const peer = new FakePeer();
+    const peer = new CliFakePeer();
     withChannels(peer);
     const h = harness(peer);
     const running = h.shell.run();

@@ -6,6 +6,7 @@ import { type HostChannelListener, HostSessionPool } from "../../src/client/host
 import { Connection } from "../../src/protocol/connection.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const BACKOFF = { initialMs: 2, maxMs: 10, jitter: 0 };
 
@@ -46,11 +47,14 @@ class FakeHost {
 }
 
 /** Records what a session tells one channel, and lets a test wait for a count of each. */
-class Recorder implements HostChannelListener {
+class Recorder extends WakeOnChange implements HostChannelListener {
   ups = 0;
   downs = 0;
   readonly events: HostEvent[] = [];
-  private readonly waiters = new Set<() => void>();
+
+  constructor() {
+    super(10_000);
+  }
 
   up(): void {
     this.ups += 1;
@@ -63,27 +67,6 @@ class Recorder implements HostChannelListener {
   event(event: HostEvent): void {
     this.events.push(event);
     this.wake();
-  }
-
-  until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (check()) return resolve();
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error("condition not reached in time"));
-      }, timeoutMs);
-      const waiter = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      this.waiters.add(waiter);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 

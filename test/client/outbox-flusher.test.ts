@@ -9,6 +9,7 @@ import {
 import type { OutboxEntry } from "../../src/peer/types.js";
 import { ConnectionError, type HychatError, wireError } from "../../src/protocol/errors.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const CHANNEL = "room";
 
@@ -67,10 +68,8 @@ function setup(options: OutboxFlusherOptions = {}) {
   const delivered: [string, number][] = [];
   const dropped: [string[], string][] = [];
   let stalls = 0;
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const waiter of [...waiters]) waiter();
-  };
+  const changes = new WakeOnChange(10_000);
+  const wake = () => changes.wake();
   const listener: FlushListener = {
     delivered: (entry, seq) => {
       delivered.push([entry.text, seq]);
@@ -90,21 +89,7 @@ function setup(options: OutboxFlusherOptions = {}) {
     ...options,
   });
   /** Resolves once `check` holds, re-checking after every listener call; fails after a deadline. */
-  const until = (check: () => boolean, timeoutMs = 10_000) =>
-    new Promise<void>((resolve, reject) => {
-      if (check()) return resolve();
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new Error("condition not reached in time"));
-      }, timeoutMs);
-      const waiter = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        waiters.delete(waiter);
-        resolve();
-      };
-      waiters.add(waiter);
-    });
+  const until = (check: () => boolean, timeoutMs?: number) => changes.until(check, timeoutMs);
   const add = (...texts: string[]) => texts.map((text) => store.outbox.add(CHANNEL, text));
   const cleanup = () => {
     flusher.close();

@@ -9,15 +9,19 @@ import type { HychatError } from "../../src/protocol/errors.js";
 import type { Address, TrackerEventBodies } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
+import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const BACKOFF = { initialMs: 2, maxMs: 20, jitter: 0 };
 
-class Recorder implements TrackerSessionListener {
+class Recorder extends WakeOnChange implements TrackerSessionListener {
   readonly states: boolean[] = [];
   readonly changes: TrackerEventBodies["CHANNELS"][] = [];
   readonly rejected: HychatError[] = [];
   readonly renewed: TrackerCredentials[] = [];
-  private readonly waiters = new Set<() => void>();
+
+  constructor() {
+    super(20_000);
+  }
 
   state(connected: boolean): void {
     this.states.push(connected);
@@ -34,27 +38,6 @@ class Recorder implements TrackerSessionListener {
   ticketRenewed(credentials: TrackerCredentials): void {
     this.renewed.push(credentials);
     this.wake();
-  }
-
-  until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (check()) return resolve();
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error("condition not reached in time"));
-      }, timeoutMs);
-      const waiter = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      this.waiters.add(waiter);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { type GuiServer, startGuiServer } from "../../src/gui/server.js";
 import { resolveStaticPath } from "../../src/gui/static-files.js";
-import { FakePeer } from "./fake-peer.js";
+import { FakePeer, type RecordedCall } from "../helpers/fake-peer.js";
 
 interface HttpResult {
   status: number;
@@ -100,10 +100,34 @@ function refusal(url: string, headers: Record<string, string>): Promise<number> 
   });
 }
 
+/**
+ * The peer the bridge tests drive: alice signed in and in lobby, which holds two messages; hosting
+ * answers without an event, and any further join fails with a plain error (no wire code).
+ */
+async function aliceInLobby(): Promise<FakePeer<RecordedCall>> {
+  const peer = new FakePeer<RecordedCall>((method, args) => ({ method, args }));
+  peer.identity = { username: "alice", role: "user", invisible: false };
+  peer.directory.push({
+    name: "lobby",
+    owner: "alice",
+    view: "public",
+    moderated: false,
+    online: true,
+    address: null,
+    members: 1,
+  });
+  peer.receive("lobby", "alice", "hello 1");
+  peer.receive("lobby", "alice", "hello 2");
+  await peer.join("lobby");
+  peer.joinFailure = new Error("plain failure without a code");
+  peer.announceHosting = false;
+  return peer;
+}
+
 describe("gui server", () => {
   let dir: string;
   let staticDir: string;
-  let peer: FakePeer;
+  let peer: FakePeer<RecordedCall>;
   let gui: GuiServer;
   let port: number;
   let token: string;
@@ -117,7 +141,7 @@ describe("gui server", () => {
     await writeFile(join(staticDir, "assets", "app.js"), "export {};");
     await writeFile(join(staticDir, "assets", "app.css"), "body{}");
     await writeFile(join(dir, "secret.txt"), "secret");
-    peer = new FakePeer();
+    peer = await aliceInLobby();
     gui = await startGuiServer({ peer, staticDir });
     const url = new URL(gui.url);
     port = Number(url.port);

@@ -98,3 +98,46 @@ export async function connectMember(
     throw error;
   }
 }
+
+/**
+ * The connections a test file opens to its one host, closed together in its `after`. `join` and
+ * `client` are bound functions, to be used as the file's own.
+ */
+export class HostConnections {
+  private readonly clients: TestClient[] = [];
+
+  constructor(private readonly address: () => NetAddress) {}
+
+  /** A member `CONNECT`ed to `channel` with `ticket` (see `connectMember`). */
+  readonly join = async (
+    ticket: string,
+    channel: string,
+    extra: { since?: number; invisible?: boolean } = {},
+  ): Promise<JoinedMember> => {
+    const member = await connectMember(this.address(), ticket, channel, extra);
+    this.clients.push(member.client);
+    return member;
+  };
+
+  /** A connection that has sent nothing yet. */
+  readonly client = async (): Promise<TestClient> => {
+    const connection = await TestClient.connect(this.address());
+    this.clients.push(connection);
+    return connection;
+  };
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.map((client) => client.close()));
+  }
+}
+
+/** Sends a message as `sender` and waits until `watcher` has it: every event sent before it has arrived. */
+export async function barrier(
+  sender: TestClient,
+  watcher: TestClient,
+  channel: string,
+  msgId: string,
+): Promise<void> {
+  await sender.request("MESSAGE", { channel, msgId, text: msgId });
+  await watcher.nextEvent("MESSAGE", (body) => body.msgId === msgId);
+}

@@ -4,15 +4,16 @@ import { after, before, test } from "node:test";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { nowSeconds, signTicket } from "../../src/auth/tickets.js";
 import type { ChatMessage, HostOkBodies } from "../../src/protocol/host-schemas.js";
-import { TestClient } from "../helpers/client.js";
-import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
+import type { TestClient } from "../helpers/client.js";
+import { HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectGuest, connectUser, type SignedInClient } from "../helpers/tracker.js";
 
 let testHost: TestHost;
 let alice: SignedInClient;
 let bob: SignedInClient;
 let guest: SignedInClient;
-const opened: TestClient[] = [];
+const connections = new HostConnections(() => testHost.address);
+const { join, client } = connections;
 
 before(async () => {
   testHost = await startTestHost({ limits: { sendRatePerSecond: 0 } });
@@ -22,22 +23,10 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(opened.map((client) => client.close()));
+  await connections.closeAll();
   await Promise.all([alice, bob, guest].map((user) => user.client.close()));
   await testHost.close();
 });
-
-async function join(ticket: string, channel: string, extra: { since?: number; invisible?: boolean } = {}) {
-  const member = await connectMember(testHost.address, ticket, channel, extra);
-  opened.push(member.client);
-  return member;
-}
-
-async function client(): Promise<TestClient> {
-  const connection = await TestClient.connect(testHost.address);
-  opened.push(connection);
-  return connection;
-}
 
 function seqs(messages: unknown): number[] {
   return (messages as ChatMessage[]).map((message) => message.seq);

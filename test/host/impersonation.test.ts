@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ChatMessage } from "../../src/protocol/host-schemas.js";
-import type { TestClient } from "../helpers/client.js";
-import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
+import { connectMember, HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectGuest, connectUser, type SignedInClient } from "../helpers/tracker.js";
 
 // Forged, expired and foreign tickets, a second user's ticket on the same channel, guests sending or
@@ -12,7 +11,8 @@ import { connectGuest, connectUser, type SignedInClient } from "../helpers/track
 let testHost: TestHost;
 let alice: SignedInClient;
 let guest: SignedInClient;
-const opened: TestClient[] = [];
+const connections = new HostConnections(() => testHost.address);
+const { join } = connections;
 
 before(async () => {
   testHost = await startTestHost({ limits: { sendRatePerSecond: 0 } });
@@ -21,16 +21,10 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(opened.map((client) => client.close()));
+  await connections.closeAll();
   await Promise.all([alice, guest].map((user) => user.client.close()));
   await testHost.close();
 });
-
-async function join(ticket: string, channel: string) {
-  const member = await connectMember(testHost.address, ticket, channel);
-  opened.push(member.client);
-  return member;
-}
 
 /** A ticket with its payload rewritten by `change` and its original signature kept. */
 function tampered(

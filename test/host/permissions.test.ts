@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { TestClient } from "../helpers/client.js";
-import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
+import { barrier, connectMember, HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectGuest, connectUser, type SignedInClient } from "../helpers/tracker.js";
 
 let testHost: TestHost;
 let alice: SignedInClient;
 let bob: SignedInClient;
 let guest: SignedInClient;
-const opened: TestClient[] = [];
+const connections = new HostConnections(() => testHost.address);
+const { join } = connections;
 
 before(async () => {
   testHost = await startTestHost({ limits: { sendRatePerSecond: 0 } });
@@ -18,27 +18,10 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(opened.map((client) => client.close()));
+  await connections.closeAll();
   await Promise.all([alice, bob, guest].map((user) => user.client.close()));
   await testHost.close();
 });
-
-async function join(ticket: string, channel: string) {
-  const member = await connectMember(testHost.address, ticket, channel);
-  opened.push(member.client);
-  return member;
-}
-
-/** Sends a message as the owner and waits until `watcher` has it: every event sent before it has arrived. */
-async function barrier(
-  owner: TestClient,
-  watcher: TestClient,
-  channel: string,
-  msgId: string,
-): Promise<void> {
-  await owner.request("MESSAGE", { channel, msgId, text: msgId });
-  await watcher.nextEvent("MESSAGE", (body) => body.msgId === msgId);
-}
 
 test("permissions - a private channel admits the owner and authorized users only; guests never", async () => {
   await testHost.host.host("secret", { view: "private" });

@@ -2,14 +2,15 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { HostedChannel } from "../../src/peer/types.js";
 import type { TestClient } from "../helpers/client.js";
-import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
+import { barrier, HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectUser, type SignedInClient } from "../helpers/tracker.js";
 
 let testHost: TestHost;
 let alice: SignedInClient;
 let bob: SignedInClient;
 let carol: SignedInClient;
-const opened: TestClient[] = [];
+const connections = new HostConnections(() => testHost.address);
+const { join } = connections;
 const changes: HostedChannel[] = [];
 let onChangeWaiter: ((channel: HostedChannel) => void) | undefined;
 
@@ -27,27 +28,10 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(opened.map((client) => client.close()));
+  await connections.closeAll();
   await Promise.all([alice, bob, carol].map((user) => user.client.close()));
   await testHost.close();
 });
-
-async function join(ticket: string, channel: string, extra: { invisible?: boolean } = {}) {
-  const member = await connectMember(testHost.address, ticket, channel, extra);
-  opened.push(member.client);
-  return member;
-}
-
-/** Sends a message as `sender` and waits until `watcher` has it: every event sent before it has arrived. */
-async function barrier(
-  sender: TestClient,
-  watcher: TestClient,
-  channel: string,
-  msgId: string,
-): Promise<void> {
-  await sender.request("MESSAGE", { channel, msgId, text: msgId });
-  await watcher.nextEvent("MESSAGE", (body) => body.msgId === msgId);
-}
 
 function presence(client: TestClient, username: string): string[] {
   return client.events

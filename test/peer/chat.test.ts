@@ -1,29 +1,23 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { HychatError } from "../../src/protocol/errors.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, OpenPeers, tempDir } from "./harness.js";
 
 describe("peer chat", () => {
   let tracker: TestTracker;
   const dirs = tempDir("hychat-peer-chat-");
-  const peers: Peer[] = [];
+  const peers = new OpenPeers(() => tracker.address, dirs.path);
+  const { open: peer } = peers;
 
   before(async () => {
     tracker = await startTestTracker();
   });
   after(async () => {
-    await Promise.all(peers.map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker.close();
     dirs.remove();
   });
-
-  async function peer(): Promise<Peer> {
-    const opened = await openPeer(tracker.address, dirs.path);
-    peers.push(opened);
-    return opened;
-  }
 
   test("peer - two peers chat: each message once, in order, both see it", async () => {
     const alice = await peer();

@@ -33,6 +33,40 @@ export function openPeer(
   });
 }
 
+/**
+ * The peers a test file opens on one data directory, closed together in its `after`. `open` and
+ * `close` are bound functions, to be used as the file's own `peer()` and `closePeer()`.
+ */
+export class OpenPeers {
+  private readonly peers = new Set<Peer>();
+
+  /** `tracker` is read at each open: a test may restart the tracker. */
+  constructor(
+    private readonly tracker: () => Address,
+    private readonly dataDir: string,
+    private readonly defaults: Partial<PeerOptions> = {},
+  ) {}
+
+  readonly open = async (options: Partial<PeerOptions> = {}): Promise<Peer> => {
+    return this.add(await openPeer(this.tracker(), this.dataDir, { ...this.defaults, ...options }));
+  };
+
+  readonly close = async (peer: Peer): Promise<void> => {
+    this.peers.delete(peer);
+    await peer.close();
+  };
+
+  /** Takes a peer opened some other way, to close it with the rest. */
+  add(peer: Peer): Peer {
+    this.peers.add(peer);
+    return peer;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.peers].map((peer) => peer.close()));
+  }
+}
+
 /** Takes `port` on 127.0.0.1 with a server that drops every connection, as another program might. */
 export function occupyPort(port: number): Promise<{ close(): Promise<void> }> {
   const server = createServer((socket) => socket.destroy());

@@ -2,29 +2,23 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, openPeer, tempDir } from "./harness.js";
+import { EventLog, OpenPeers, tempDir } from "./harness.js";
 
 describe("peer lifecycle", () => {
   let tracker: TestTracker;
   const dirs = tempDir("hychat-peer-lifecycle-");
-  const open = new Set<Peer>();
+  const peers = new OpenPeers(() => tracker.address, dirs.path);
+  const { open: peer, close: closePeer } = peers;
 
   before(async () => {
     tracker = await startTestTracker();
   });
   after(async () => {
-    await Promise.all([...open].map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker.close();
     dirs.remove();
   });
-
-  async function peer(): Promise<Peer> {
-    const opened = await openPeer(tracker.address, dirs.path);
-    open.add(opened);
-    return opened;
-  }
 
   test("peer - the ticket is saved 0600 per user, resumed after a restart, and forgotten at sign-out", async () => {
     let alice = await peer();
@@ -34,8 +28,7 @@ describe("peer lifecycle", () => {
     assert.equal(statSync(sessionFile).mode & 0o777, 0o600);
     assert.ok(existsSync(join(dirs.path, "alice", "client.db")));
     assert.ok(existsSync(join(dirs.path, "alice", "host.db")));
-    open.delete(alice);
-    await alice.close();
+    await closePeer(alice);
 
     alice = await peer();
     const log = new EventLog(alice);
@@ -75,8 +68,7 @@ describe("peer lifecycle", () => {
     // The refused one took nothing over: the channel is still listed where the first one hosts it.
     const listing = (await first.listChannels()).find((channel) => channel.name === "mirror");
     assert.deepEqual(listing?.address, first.hostedChannels()[0]?.address);
-    open.delete(first);
-    await first.close();
+    await closePeer(first);
     assert.deepEqual(await second.resume("twin"), { username: "twin", role: "user", invisible: false });
   });
 

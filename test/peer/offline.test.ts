@@ -3,11 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { SESSION_FILE, userDir } from "../../src/peer/session-file.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, occupyPort, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, OpenPeers, occupyPort, openPeer, tempDir } from "./harness.js";
 
 /** A resume waits this long for the tracker before it starts offline: short, the tracker is known down. */
 const OFFLINE_AFTER_MS = 200;
@@ -41,32 +40,19 @@ describe("peer offline", () => {
   const trackerDir = tempDir("hychat-peer-offline-tracker-");
   let tracker: TestTracker | undefined;
   let trackerAddress: Address;
-  const open = new Set<Peer>();
+  const peers = new OpenPeers(() => trackerAddress, dirs.path, { offlineAfterMs: OFFLINE_AFTER_MS });
+  const { open: peer, close: closePeer } = peers;
 
   before(async () => {
     tracker = await startTestTracker({ dataDir: trackerDir.path });
     trackerAddress = tracker.address;
   });
   after(async () => {
-    await Promise.all([...open].map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker?.close();
     dirs.remove();
     trackerDir.remove();
   });
-
-  async function peer(options: Parameters<typeof openPeer>[2] = {}): Promise<Peer> {
-    const opened = await openPeer(trackerAddress, dirs.path, {
-      offlineAfterMs: OFFLINE_AFTER_MS,
-      ...options,
-    });
-    open.add(opened);
-    return opened;
-  }
-
-  async function closePeer(target: Peer): Promise<void> {
-    open.delete(target);
-    await target.close();
-  }
 
   async function stopTracker(): Promise<void> {
     await tracker?.close();
@@ -217,8 +203,7 @@ describe("peer offline", () => {
       payload.exp = Math.floor(Date.now() / 1000) - 60;
     });
 
-    const offline = await openPeer(dead, dirs.path, { offlineAfterMs: OFFLINE_AFTER_MS });
-    open.add(offline);
+    const offline = peers.add(await openPeer(dead, dirs.path, { offlineAfterMs: OFFLINE_AFTER_MS }));
     const log = new EventLog(offline);
     assert.equal(await offline.resume("ed"), null);
     assert.equal(offline.identity, null);

@@ -1,33 +1,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, OpenPeers, tempDir } from "./harness.js";
 
 describe("peer outbox", () => {
   let tracker: TestTracker;
   const dirs = tempDir("hychat-peer-outbox-");
-  const open = new Set<Peer>();
+  const peers = new OpenPeers(() => tracker.address, dirs.path);
+  const { open: peer, close: closePeer } = peers;
 
   before(async () => {
     tracker = await startTestTracker();
   });
   after(async () => {
-    await Promise.all([...open].map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker.close();
     dirs.remove();
   });
-
-  async function peer(options: Parameters<typeof openPeer>[2] = {}): Promise<Peer> {
-    const opened = await openPeer(tracker.address, dirs.path, options);
-    open.add(opened);
-    return opened;
-  }
-
-  async function closePeer(target: Peer): Promise<void> {
-    open.delete(target);
-    await target.close();
-  }
 
   test("peer - sends queue while the host is down and are delivered once, in order, when it returns", async () => {
     let owner = await peer();

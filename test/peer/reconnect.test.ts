@@ -1,35 +1,24 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, messageTexts, occupyPort, openPeer, tempDir } from "./harness.js";
+import { EventLog, messageTexts, OpenPeers, occupyPort, tempDir } from "./harness.js";
 
 describe("peer reconnect", () => {
   const dirs = tempDir("hychat-peer-reconnect-");
   const trackerDir = tempDir("hychat-peer-reconnect-tracker-");
   let tracker: TestTracker;
-  const open = new Set<Peer>();
+  const peers = new OpenPeers(() => tracker.address, dirs.path);
+  const { open: peer, close: closePeer } = peers;
 
   before(async () => {
     tracker = await startTestTracker({ dataDir: trackerDir.path });
   });
   after(async () => {
-    await Promise.all([...open].map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker.close();
     dirs.remove();
     trackerDir.remove();
   });
-
-  async function peer(options: Parameters<typeof openPeer>[2] = {}): Promise<Peer> {
-    const opened = await openPeer(tracker.address, dirs.path, options);
-    open.add(opened);
-    return opened;
-  }
-
-  async function closePeer(target: Peer): Promise<void> {
-    open.delete(target);
-    await target.close();
-  }
 
   test("peer - a channel that moved to another port is followed through the CHANNELS event", async () => {
     let owner = await peer();

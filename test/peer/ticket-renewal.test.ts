@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Peer } from "../../src/peer/peer.js";
 import { loadSession, userDir } from "../../src/peer/session-file.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
-import { EventLog, openPeer, tempDir, WAIT_MS } from "./harness.js";
+import { EventLog, OpenPeers, tempDir, WAIT_MS } from "./harness.js";
 
 /** Short enough that the test outlives the first tickets, long enough for a tracker restart. */
 const TICKET_TTL_S = 4;
@@ -22,26 +21,21 @@ describe("peer ticket renewal", () => {
   const dirs = tempDir("hychat-peer-renewal-");
   const trackerDir = tempDir("hychat-peer-renewal-tracker-");
   let tracker: TestTracker;
-  const open = new Set<Peer>();
+  const peers = new OpenPeers(() => tracker.address, dirs.path, {
+    ticketRenewFraction: 0.2,
+    ticketRenewMinDelayMs: 100,
+  });
+  const { open: peer, close: closePeer } = peers;
 
   before(async () => {
     tracker = await startTestTracker({ dataDir: trackerDir.path, ticketTtlS: TICKET_TTL_S });
   });
   after(async () => {
-    await Promise.all([...open].map((peer) => peer.close()));
+    await peers.closeAll();
     await tracker.close();
     dirs.remove();
     trackerDir.remove();
   });
-
-  async function peer(): Promise<Peer> {
-    const opened = await openPeer(tracker.address, dirs.path, {
-      ticketRenewFraction: 0.2,
-      ticketRenewMinDelayMs: 100,
-    });
-    open.add(opened);
-    return opened;
-  }
 
   function savedExpiry(username: string): number {
     const saved = loadSession(userDir(dirs.path, username));
@@ -100,8 +94,7 @@ describe("peer ticket renewal", () => {
     }
 
     // A restarted peer resumes with the saved, renewed ticket and brings its channel back.
-    open.delete(owner);
-    await owner.close();
+    await closePeer(owner);
     const restarted = await peer();
     assert.equal((await restarted.resume("lasting"))?.username, "lasting");
     await until(

@@ -16,19 +16,37 @@ import { wireError } from "../../src/protocol/errors.js";
 import type { ChatMessage, MemberInfo } from "../../src/protocol/host-schemas.js";
 import type { ChannelListing, Role, View } from "../../src/protocol/tracker-schemas.js";
 
+/** One call as the GUI bridge tests compare it. */
+export interface RecordedCall {
+  method: string;
+  args: unknown[];
+}
+
 /**
- * A test double of the peer facade: an in-memory directory and channels, no sockets. Every call
- * is recorded in `calls`; `reachable = false` makes sends go to the outbox until `deliverOutbox()`
- * (or `refuseOutbox()`); `refusal` makes the host refuse every send, as a moderated channel would.
+ * A test double of the peer facade: an in-memory directory and channels, no sockets. Every call that
+ * asks the peer to act (not the getters of its current state) is recorded in `calls`, in the form the
+ * suite's `formatCall` gives it. `reachable = false` makes sends go to the outbox until
+ * `deliverOutbox()` (or `refuseOutbox()`); `refusal` makes the host refuse every send, as a moderated
+ * channel would.
  */
-export class FakePeer implements PeerApi {
+export class FakePeer<Call> implements PeerApi {
   identity: Identity | null = null;
-  readonly calls: string[] = [];
+  readonly calls: Call[] = [];
   readonly directory: ChannelListing[] = [];
+  readonly listeners = new Set<PeerEventListener>();
   reachable = true;
   /** When set, the host refuses each send with this error (the entry is dropped, the call rejects). */
   refusal: { code: ErrorCode; message: string } | null = null;
-  private readonly listeners = new Set<PeerEventListener>();
+  /** When set, every join rejects with this error. */
+  joinFailure: Error | null = null;
+  /** When false, `host()` answers without the `hosting` event. */
+  announceHosting = true;
+  /** After `holdNextSend()`, resolves once that send waits for `releaseSend()`. */
+  sendHeld: Promise<void> = Promise.resolve();
+  releaseSend: () => void = () => undefined;
+  private holdSend = false;
+  private onSendHeld: () => void = () => undefined;
+  private onUnsubscribe: (() => void) | undefined;
   private readonly joined = new Map<string, JoinedChannel>();
   private readonly messages = new Map<string, ChatMessage[]>();
   private readonly hosted = new Map<string, HostedChannel>();
@@ -37,9 +55,29 @@ export class FakePeer implements PeerApi {
   private readonly oldestSeen = new Map<string, number>();
   private nextId = 1;
 
+  constructor(private readonly formatCall: (method: string, args: unknown[]) => Call) {}
+
+  /** Makes the next `send` wait for `releaseSend()`. */
+  holdNextSend(): void {
+    this.holdSend = true;
+    this.sendHeld = new Promise((resolve) => {
+      this.onSendHeld = resolve;
+    });
+  }
+
+  /** Resolves when the next listener unsubscribes. */
+  nextUnsubscribe(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onUnsubscribe = resolve;
+    });
+  }
+
   subscribe(listener: PeerEventListener): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.onUnsubscribe?.();
+    };
   }
 
   emit(event: PeerEvent): void {
@@ -47,29 +85,30 @@ export class FakePeer implements PeerApi {
   }
 
   async signUp(username: string, password: string): Promise<Identity> {
-    this.calls.push(`signUp ${username} ${password}`);
+    this.record("signUp", username, password);
     return this.setIdentity({ username, role: "user", invisible: false });
   }
 
   async signIn(username: string, password: string): Promise<Identity> {
-    this.calls.push(`signIn ${username} ${password}`);
+    this.record("signIn", username, password);
     if (password !== "secret-password") throw wireError("BAD_CREDENTIALS", "wrong username or password");
     return this.setIdentity({ username, role: "user", invisible: false });
   }
 
   async guest(name?: string): Promise<Identity> {
-    this.calls.push(`guest ${name ?? ""}`);
+    this.record("guest", name);
     return this.setIdentity({ username: `guest-${name ?? "x1"}`, role: "guest", invisible: false });
   }
 
   async signOut(): Promise<void> {
-    this.calls.push("signOut");
+    this.record("signOut");
     this.joined.clear();
     this.identity = null;
     this.emit({ type: "identity", identity: null });
   }
 
   async listChannels(): Promise<ChannelListing[]> {
+    this.record("listChannels");
     return this.directory;
   }
 
@@ -78,25 +117,28 @@ export class FakePeer implements PeerApi {
   }
 
   async setInvisible(invisible: boolean): Promise<void> {
+    this.record("setInvisible", invisible);
     if (this.identity === null) throw wireError("NOT_SIGNED_IN", "sign in first");
     this.setIdentity({ ...this.identity, invisible });
   }
 
-  async host(channel: string, settings: { view?: View; moderated?: boolean } = {}): Promise<HostedChannel> {
+  async host(channel: string, settings?: { view?: View; moderated?: boolean }): Promise<HostedChannel> {
+    this.record("host", channel, settings);
     const hosted: HostedChannel = {
       name: channel,
-      view: settings.view ?? "public",
-      moderated: settings.moderated ?? false,
+      view: settings?.view ?? "public",
+      moderated: settings?.moderated ?? false,
       address: { host: "127.0.0.1", port: 40000 },
       listed: true,
       members: 0,
     };
     this.hosted.set(channel, hosted);
-    this.emit({ type: "hosting", channel: hosted });
+    if (this.announceHosting) this.emit({ type: "hosting", channel: hosted });
     return hosted;
   }
 
   async unhost(channel: string): Promise<void> {
+    this.record("unhost", channel);
     if (!this.hosted.delete(channel)) throw wireError("NO_SUCH_CHANNEL", `no channel ${channel}`);
     this.emit({ type: "unhosted", channel });
   }
@@ -106,6 +148,8 @@ export class FakePeer implements PeerApi {
   }
 
   async join(name: string): Promise<JoinedChannel> {
+    this.record("join", name);
+    if (this.joinFailure !== null) throw this.joinFailure;
     const listing = this.directory.find((item) => item.name === name);
     if (listing === undefined) throw wireError("NO_SUCH_CHANNEL", `no channel ${name}`);
     const history = this.messages.get(name) ?? [];
@@ -130,6 +174,7 @@ export class FakePeer implements PeerApi {
   }
 
   async leave(channel: string): Promise<void> {
+    this.record("leave", channel);
     if (!this.joined.delete(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
     this.emit({ type: "left", channel, reason: "user" });
   }
@@ -139,11 +184,19 @@ export class FakePeer implements PeerApi {
   }
 
   markRead(channel: string): void {
-    this.calls.push(`markRead ${channel}`);
+    this.record("markRead", channel);
   }
 
   async send(channel: string, text: string): Promise<SendOutcome> {
-    this.calls.push(`send ${channel} ${text}`);
+    this.record("send", channel, text);
+    if (this.holdSend) {
+      this.holdSend = false;
+      const released = new Promise<void>((resolve) => {
+        this.releaseSend = resolve;
+      });
+      this.onSendHeld();
+      await released;
+    }
     if (!this.joined.has(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
     if (this.identity?.role !== "user") throw wireError("GUEST_READ_ONLY", "guests can only read");
     const msgId = `m${this.nextId++}`;
@@ -202,6 +255,7 @@ export class FakePeer implements PeerApi {
   }
 
   async history(channel: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
+    this.record("history", channel, options);
     const before = options.before ?? this.oldestSeen.get(channel) ?? 1;
     const list = (this.messages.get(channel) ?? []).filter((m) => m.seq < before);
     const limit = options.limit ?? 50;
@@ -219,6 +273,7 @@ export class FakePeer implements PeerApi {
     view: View,
     moderated?: boolean,
   ): Promise<{ view: View; moderated: boolean }> {
+    this.record("setView", channel, view, moderated);
     const hosted = this.hosted.get(channel);
     if (hosted === undefined) throw wireError("NOT_OWNER", `you do not own ${channel}`);
     hosted.view = view;
@@ -228,7 +283,7 @@ export class FakePeer implements PeerApi {
   }
 
   async authorize(channel: string, username: string, grant: boolean): Promise<string[]> {
-    this.calls.push(`authorize ${channel} ${username} ${grant}`);
+    this.record("authorize", channel, username, grant);
     return grant ? [username] : [];
   }
 
@@ -245,7 +300,12 @@ export class FakePeer implements PeerApi {
   }
 
   async close(): Promise<void> {
+    this.record("close");
     this.listeners.clear();
+  }
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push(this.formatCall(method, args));
   }
 
   private setIdentity(identity: Identity): Identity {
