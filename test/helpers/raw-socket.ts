@@ -2,15 +2,21 @@ import { connect, type Socket } from "node:net";
 import { LineFramer } from "../../src/protocol/framer.js";
 import type { NetAddress } from "./client.js";
 
+type Frame = Record<string, unknown>;
+
 /**
- * A bare TCP socket for sending bytes that no well-behaved client would send, and reading back
- * every line the server writes, parsed as JSON.
+ * A bare TCP socket for sending bytes that no well-behaved client would send, reading back every
+ * line the server writes (parsed as JSON) in the exact order it arrived, and playing a peer that
+ * stops reading (pause `socket`).
  */
 export class RawSocket {
   readonly socket: Socket;
-  readonly frames: Record<string, unknown>[] = [];
+  /** Every frame received, in order. */
+  readonly frames: Frame[] = [];
   readonly closed: Promise<void>;
   private readonly waiters = new Set<() => void>();
+  /** Indexes of frames already handed out by `next`, so each frame is taken once. */
+  private readonly taken = new Set<number>();
   private isClosed = false;
 
   private constructor(socket: Socket) {
@@ -18,7 +24,7 @@ export class RawSocket {
     const framer = new LineFramer(
       {
         onLine: (line) => {
-          this.frames.push(JSON.parse(line) as Record<string, unknown>);
+          this.frames.push(JSON.parse(line) as Frame);
           this.notify();
         },
         onOversize: () => socket.destroy(new Error("server sent an oversized line")),
@@ -54,11 +60,36 @@ export class RawSocket {
     });
   }
 
+  /** Sends one request frame as a line. */
+  request(id: string, command: string, body: object): Promise<void> {
+    return this.send(`${JSON.stringify({ type: "request", id, command, body })}\n`);
+  }
+
   /** Resolves once at least `count` frames have arrived; rejects at the deadline or on close before that. */
-  waitForFrames(count: number, timeoutMs = 30_000): Promise<Record<string, unknown>[]> {
+  waitForFrames(count: number, timeoutMs = 30_000): Promise<Frame[]> {
     return this.waitUntil(() => this.frames.length >= count, `${count} frames`, timeoutMs).then(
       () => this.frames,
     );
+  }
+
+  /** Takes the oldest frame not taken yet that matches, waiting for it if needed. */
+  async next(matches: (frame: Frame) => boolean = () => true, timeoutMs = 30_000): Promise<Frame> {
+    let found: Frame | undefined;
+    const take = () => {
+      const index = this.frames.findIndex((frame, at) => !this.taken.has(at) && matches(frame));
+      if (index === -1) return false;
+      // Marked at once so that a second waiter checked for the same frame does not take it too.
+      this.taken.add(index);
+      found = this.frames[index];
+      return true;
+    };
+    await this.waitUntil(take, "a matching frame", timeoutMs);
+    return found as Frame;
+  }
+
+  /** Takes the response to request `id` (`null` for errors about lines that had no readable id). */
+  response(id: string | null, timeoutMs?: number): Promise<Frame> {
+    return this.next((frame) => frame.type === "response" && frame.id === id, timeoutMs);
   }
 
   /** Resolves once the server has closed the connection. */

@@ -3,8 +3,8 @@ import { after, before, test } from "node:test";
 import type { HostOkBodies } from "../../src/protocol/host-schemas.js";
 import type { TestClient } from "../helpers/client.js";
 import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
+import { RawSocket } from "../helpers/raw-socket.js";
 import { connectUser, type SignedInClient, startTestTracker, type TestTracker } from "../helpers/tracker.js";
-import { RawSocket } from "./raw-socket.js";
 
 let tracker: TestTracker;
 let users: SignedInClient[];
@@ -120,10 +120,14 @@ test("messages - on the sender's connection the OK comes before the MESSAGE even
   await testHost.host.host("order");
   const raw = await RawSocket.connect(testHost.address);
   try {
-    raw.request("c", "CONNECT", { channel: "order", ticket: user(0).ticket });
+    await raw.request("c", "CONNECT", { channel: "order", ticket: user(0).ticket });
     assert.equal((await raw.response("c")).status, "OK");
     for (let index = 0; index < 20; index += 1) {
-      raw.request(`m${index}`, "MESSAGE", { channel: "order", msgId: `m${index}`, text: `text ${index}` });
+      await raw.request(`m${index}`, "MESSAGE", {
+        channel: "order",
+        msgId: `m${index}`,
+        text: `text ${index}`,
+      });
     }
     await raw.next((frame) => frame.type === "event" && (frame.body as { msgId?: string }).msgId === "m19");
     for (let index = 0; index < 20; index += 1) {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HostedChannel } from "../../src/peer/types.js";
 import { connectMember, startTestHost } from "../helpers/host.js";
+import { RawSocket } from "../helpers/raw-socket.js";
 import { connectUser } from "../helpers/tracker.js";
-import { RawSocket } from "./raw-socket.js";
 
 test("slow member - a member that never reads is dropped while another member receives every message", async () => {
   let onMembers: ((channel: HostedChannel) => void) | undefined;
@@ -16,7 +16,7 @@ test("slow member - a member that never reads is dropped while another member re
   const slow = await RawSocket.connect(testHost.address);
   try {
     await testHost.host.host("firehose");
-    slow.request("c", "CONNECT", { channel: "firehose", ticket: bob.ticket });
+    await slow.request("c", "CONNECT", { channel: "firehose", ticket: bob.ticket });
     assert.equal((await slow.response("c")).status, "OK");
     slow.socket.pause();
     const reader = await connectMember(testHost.address, alice.ticket, "firehose");
