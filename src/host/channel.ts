@@ -1,7 +1,7 @@
 import type { MemberInfo } from "../protocol/host-schemas.js";
 import { nameKey } from "../protocol/names.js";
 import type { Role, View } from "../protocol/tracker-schemas.js";
-import type { HostIdentity, HostSession } from "./session.js";
+import type { HostIdentity, MemberConnection } from "./member-connection.js";
 
 export type PresenceStatus = "online" | "offline";
 
@@ -29,7 +29,7 @@ export class ChannelState {
   moderated: boolean;
   /** Authorized users by name key, with the spelling the owner used. */
   readonly authorized: Map<string, string>;
-  readonly members = new Set<HostSession>();
+  readonly members = new Set<MemberConnection>();
   /** Set once the channel stops being hosted; sends still queued for it are refused. */
   closed = false;
   private readonly present = new Map<string, PresentUser>();
@@ -70,20 +70,20 @@ export class ChannelState {
   }
 
   /** Adds a member connection; returns the presence change it causes, if any. */
-  add(session: HostSession): PresenceChange | undefined {
+  add(session: MemberConnection): PresenceChange | undefined {
     if (this.members.has(session)) return undefined;
     this.members.add(session);
     return session.invisible ? undefined : this.countVisible(session, 1);
   }
 
   /** Removes a member connection; returns the presence change it causes, if any. */
-  remove(session: HostSession): PresenceChange | undefined {
+  remove(session: MemberConnection): PresenceChange | undefined {
     if (!this.members.delete(session)) return undefined;
     return session.invisible ? undefined : this.countVisible(session, -1);
   }
 
   /** Call after `session.invisible` changed for a member; returns the presence change it causes. */
-  visibilityChanged(session: HostSession): PresenceChange | undefined {
+  visibilityChanged(session: MemberConnection): PresenceChange | undefined {
     if (!this.members.has(session)) return undefined;
     return this.countVisible(session, session.invisible ? -1 : 1);
   }
@@ -113,14 +113,14 @@ export class ChannelState {
   }
 
   /** Member connections of one user. */
-  sessionsOf(username: string): HostSession[] {
+  sessionsOf(username: string): MemberConnection[] {
     const key = nameKey(username);
     return [...this.members].filter(
       (session) => session.identity !== undefined && nameKey(session.identity.username) === key,
     );
   }
 
-  private countVisible(session: HostSession, delta: 1 | -1): PresenceChange | undefined {
+  private countVisible(session: MemberConnection, delta: 1 | -1): PresenceChange | undefined {
     const identity = session.identity;
     if (identity === undefined) return undefined;
     const key = nameKey(identity.username);

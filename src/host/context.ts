@@ -2,8 +2,8 @@ import { wireError } from "../protocol/errors.js";
 import type { KeyedTokenBuckets } from "../util/rate-limit.js";
 import type { ChannelState } from "./channel.js";
 import type { HistoryStore } from "./history-store.js";
+import type { HostIdentity, MemberConnection } from "./member-connection.js";
 import type { MessageBatcher } from "./message-batcher.js";
-import type { HostIdentity, HostSession } from "./session.js";
 import type { TicketVerifier } from "./ticket-verifier.js";
 
 /** What the command handlers of a host share. */
@@ -22,7 +22,7 @@ export interface HostContext {
 }
 
 /** The channel `name` if this session joined it; `NOT_JOINED` otherwise. */
-export function joinedChannel(context: HostContext, session: HostSession, name: string): ChannelState {
+export function joinedChannel(context: HostContext, session: MemberConnection, name: string): ChannelState {
   const channel = context.channel(name);
   if (channel === undefined || !channel.members.has(session)) {
     throw wireError("NOT_JOINED", `this connection has not joined ${name}`);
@@ -31,7 +31,7 @@ export function joinedChannel(context: HostContext, session: HostSession, name: 
 }
 
 /** The identity of a session that joined a channel (joining sets it). */
-export function identityOf(session: HostSession): HostIdentity {
+export function identityOf(session: MemberConnection): HostIdentity {
   if (session.identity === undefined)
     throw wireError("NOT_SIGNED_IN", "this connection has not connected yet");
   return session.identity;

@@ -1,14 +1,14 @@
 import type { Connection } from "../protocol/connection.js";
 import { encodeEvent } from "../protocol/frames.js";
 import type { HostEventBodies } from "../protocol/host-schemas.js";
-import type { HostSession } from "./session.js";
+import type { MemberConnection } from "./member-connection.js";
 
 /** Encodes an event once and writes the same bytes to every session but `except`. */
 export function broadcastEvent<E extends keyof HostEventBodies>(
-  sessions: Iterable<HostSession>,
+  sessions: Iterable<MemberConnection>,
   event: E,
   body: HostEventBodies[E],
-  except?: HostSession,
+  except?: MemberConnection,
 ): void {
   writeToAll(sessions, Buffer.from(encodeEvent(event, body)), except);
 }
@@ -17,7 +17,11 @@ export function broadcastEvent<E extends keyof HostEventBodies>(
  * Writes already-encoded frames to every session but `except`. Pass a Buffer when there are many
  * sessions: a string would be UTF-8 encoded again by every socket.
  */
-export function writeToAll(sessions: Iterable<HostSession>, frames: Buffer, except?: HostSession): void {
+export function writeToAll(
+  sessions: Iterable<MemberConnection>,
+  frames: Buffer,
+  except?: MemberConnection,
+): void {
   for (const session of sessions) {
     if (session !== except) session.connection.write(frames);
   }

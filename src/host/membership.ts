@@ -2,11 +2,11 @@ import type { RemovalCode } from "../protocol/codes.js";
 import type { ChannelState, PresenceChange } from "./channel.js";
 import type { HostContext } from "./context.js";
 import { broadcastEvent } from "./fanout.js";
-import type { HostSession } from "./session.js";
+import type { MemberConnection } from "./member-connection.js";
 
 /** Joining, leaving, eviction and invisibility, with the presence events they cause. */
 
-function announce(channel: ChannelState, change: PresenceChange | undefined, except: HostSession): void {
+function announce(channel: ChannelState, change: PresenceChange | undefined, except: MemberConnection): void {
   if (change === undefined) return;
   broadcastEvent(
     channel.members,
@@ -16,14 +16,14 @@ function announce(channel: ChannelState, change: PresenceChange | undefined, exc
   );
 }
 
-export function joinChannel(context: HostContext, channel: ChannelState, session: HostSession): void {
+export function joinChannel(context: HostContext, channel: ChannelState, session: MemberConnection): void {
   if (channel.members.has(session)) return;
   session.channels.add(channel.name);
   announce(channel, channel.add(session), session);
   context.membersChanged(channel);
 }
 
-export function leaveChannel(context: HostContext, channel: ChannelState, session: HostSession): void {
+export function leaveChannel(context: HostContext, channel: ChannelState, session: MemberConnection): void {
   session.channels.delete(channel.name);
   if (!channel.members.has(session)) return;
   announce(channel, channel.remove(session), session);
@@ -34,7 +34,7 @@ export function leaveChannel(context: HostContext, channel: ChannelState, sessio
 export function evict(
   context: HostContext,
   channel: ChannelState,
-  session: HostSession,
+  session: MemberConnection,
   code: RemovalCode,
 ): void {
   leaveChannel(context, channel, session);
@@ -42,7 +42,7 @@ export function evict(
 }
 
 /** Leaves every channel of a connection that went away. */
-export function leaveAll(context: HostContext, session: HostSession): void {
+export function leaveAll(context: HostContext, session: MemberConnection): void {
   for (const name of [...session.channels]) {
     const channel = context.channel(name);
     if (channel === undefined) session.channels.delete(name);
@@ -51,7 +51,7 @@ export function leaveAll(context: HostContext, session: HostSession): void {
 }
 
 /** Sets a connection's invisibility in every channel it joined: `PRESENCE` offline, or online again. */
-export function setInvisible(context: HostContext, session: HostSession, invisible: boolean): void {
+export function setInvisible(context: HostContext, session: MemberConnection, invisible: boolean): void {
   if (session.invisible === invisible) return;
   session.invisible = invisible;
   for (const name of session.channels) {

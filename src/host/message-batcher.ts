@@ -4,11 +4,11 @@ import { encodeEvent } from "../protocol/frames.js";
 import type { ChannelState } from "./channel.js";
 import { corkAll, dropIfBacklogged, uncorkAll, writeToAll } from "./fanout.js";
 import type { AppendResult, HistoryStore, NewMessage } from "./history-store.js";
-import type { HostSession } from "./session.js";
+import type { MemberConnection } from "./member-connection.js";
 
 interface PendingSend {
   channel: ChannelState;
-  session: HostSession;
+  session: MemberConnection;
   items: NewMessage[];
   resolve(results: AppendResult[]): void;
   reject(error: unknown): void;
@@ -17,7 +17,7 @@ interface PendingSend {
 /** New messages of one channel in a batch, with the members that were there when they were stored. */
 interface ChannelDelivery {
   channel: ChannelState;
-  recipients: HostSession[];
+  recipients: MemberConnection[];
   frames: string[];
 }
 
@@ -53,7 +53,7 @@ export class MessageBatcher {
   ) {}
 
   /** Queues messages from one request; resolves with one result per message, in order. */
-  enqueue(channel: ChannelState, session: HostSession, items: NewMessage[]): Promise<AppendResult[]> {
+  enqueue(channel: ChannelState, session: MemberConnection, items: NewMessage[]): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(wireError("SHUTTING_DOWN", "the host is shutting down"));
     return new Promise((resolve, reject) => {
       this.queue.push({ channel, session, items, resolve, reject });

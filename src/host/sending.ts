@@ -2,7 +2,7 @@ import { wireError } from "../protocol/errors.js";
 import { MAX_TEXT_CODE_POINTS, nameKey } from "../protocol/names.js";
 import type { ChannelState } from "./channel.js";
 import type { HostContext } from "./context.js";
-import type { HostIdentity } from "./session.js";
+import type { HostIdentity } from "./member-connection.js";
 
 /** The checks every send (`MESSAGE`, `CACHE`) passes before it is stored. */
 

@@ -6,22 +6,22 @@ import type { Address } from "../protocol/tracker-schemas.js";
 import type { Logger } from "../util/logger.js";
 import { dropIfBacklogged } from "./fanout.js";
 import type { HostLimits } from "./limits.js";
-import { HostSession } from "./session.js";
+import { MemberConnection } from "./member-connection.js";
 
 export interface HostServerOptions {
   limits: HostLimits;
   logger: Logger;
-  dispatcher: Dispatcher<HostSession>;
+  dispatcher: Dispatcher<MemberConnection>;
   /** A connection closed: take it out of its channels. */
-  onSessionClosed(session: HostSession): void;
+  onSessionClosed(session: MemberConnection): void;
 }
 
-/** The host's TCP server: one `Connection` and one `HostSession` per accepted socket. */
+/** The host's TCP server: one `Connection` and one `MemberConnection` per accepted socket. */
 export class HostServer {
-  readonly sessions = new Set<HostSession>();
+  readonly sessions = new Set<MemberConnection>();
   private readonly server: Server;
   private readonly options: HostServerOptions;
-  private readonly idleTimers = new Map<HostSession, NodeJS.Timeout>();
+  private readonly idleTimers = new Map<MemberConnection, NodeJS.Timeout>();
   private refused = 0;
 
   constructor(options: HostServerOptions) {
@@ -104,7 +104,7 @@ export class HostServer {
       },
       connectionOptions,
     );
-    const session = new HostSession(connection);
+    const session = new MemberConnection(connection);
     this.sessions.add(session);
     // Connections that never identify themselves are closed, so idle sockets cannot pile up.
     this.idleTimers.set(

@@ -3,7 +3,7 @@ import type { RemovalCode } from "./codes.js";
 import { anyUsernameSchema, channelNameSchema, msgIdSchema } from "./names.js";
 import { type Role, type View, viewSchema } from "./tracker-schemas.js";
 
-/** Request bodies and OK bodies of a channel host's commands (PROTOCOL.md, "Host commands"). */
+/** Request bodies and OK bodies of a channel host's commands (docs/protocol.md, "Host commands"). */
 
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { channelNameSchema } from "./names.js";
 
-/** Request bodies and OK bodies of the tracker's commands (PROTOCOL.md, "Tracker commands"). */
+/** Request bodies and OK bodies of the tracker's commands (docs/protocol.md, "Tracker commands"). */
 
 const credentials = z.object({
   // Format rules give their own codes (INVALID_USERNAME, WEAK_PASSWORD), so only types are checked here.
@@ -16,7 +16,7 @@ export const trackerBodySchemas = {
   SIGNIN: credentials,
   GUEST: z.object({ username: z.string().max(256).optional() }),
   RESUME: z.object({ ticket: z.string().min(1).max(4096) }),
-  // Extension of PROTOCOL.md version 1: a fresh ticket for the connection's identity.
+  // Extension of protocol version 1 (docs/protocol.md, "Ticket renewal"): a fresh ticket for the connection's identity.
   RENEW: z.object({}),
   KEY: z.object({}),
   LIST: z.object({}),
@@ -58,7 +58,7 @@ export interface TrackerOkBodies {
   SIGNUP: { username: string };
   SIGNIN: { username: string; role: "user"; ticket: string; expiresAt: string; invisible: boolean };
   GUEST: { username: string; role: "guest"; ticket: string; expiresAt: string };
-  /** `ticket` (a fresh one, same identity) is an additive extension of PROTOCOL.md version 1. */
+  /** `ticket` (a fresh one, same identity) is an additive extension of protocol version 1 (docs/protocol.md, "Ticket renewal"). */
   RESUME: { username: string; role: Role; ticket: string; expiresAt: string };
   RENEW: { ticket: string; expiresAt: string };
   KEY: { algorithm: "Ed25519"; publicKey: string; issuer: string };

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { wireError } from "../protocol/errors.js";
 import { nameKey } from "../protocol/names.js";
 import type { TrackerContext } from "./context.js";
-import type { SignedInIdentity, TrackerSession } from "./session.js";
+import type { PeerConnection, SignedInIdentity } from "./peer-connection.js";
 import type { ChannelRecord } from "./store.js";
 
 /** A DNS name: dot-separated labels of letters, digits and inner hyphens. */
@@ -10,7 +10,7 @@ const HOST_NAME_PATTERN = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,
 
 /** The signed-in identity of a session that must be a user, not a guest. */
 export function requireUser(
-  session: TrackerSession,
+  session: PeerConnection,
   guestCode: "GUESTS_CANNOT_HOST" | "GUESTS_CANNOT_HIDE",
   guestMessage: string,
 ): SignedInIdentity {
@@ -23,7 +23,7 @@ export function requireUser(
 /** The channel's registration when the session's user owns it; `NO_SUCH_CHANNEL` or `NOT_OWNER` otherwise. */
 export function ownedChannel(
   tracker: TrackerContext,
-  session: TrackerSession,
+  session: PeerConnection,
   channel: string,
 ): ChannelRecord {
   const record = tracker.store.findChannel(channel);
@@ -55,7 +55,7 @@ export function plainAddress(address: string): string {
  * The host to list for a channel: the one given, or when it is omitted or unspecified (`0.0.0.0`,
  * `::`) the address the registering connection came from.
  */
-export function advertisedHost(session: TrackerSession, host: string | undefined): string {
+export function advertisedHost(session: PeerConnection, host: string | undefined): string {
   if (host === undefined || isUnspecifiedAddress(host)) return session.remoteAddress;
   if (isIP(host) === 0 && !HOST_NAME_PATTERN.test(host)) {
     throw wireError("BAD_REQUEST", "host: must be an IP address or a host name");

@@ -17,14 +17,14 @@ import { signupCommand } from "./commands/signup.js";
 import { unhostCommand } from "./commands/unhost.js";
 import { viewCommand } from "./commands/view.js";
 import type { TrackerContext } from "./context.js";
-import type { TrackerSession } from "./session.js";
+import type { PeerConnection } from "./peer-connection.js";
 
 type TrackerHandlers = {
-  [C in TrackerCommand]: CommandHandler<TrackerSession, (typeof trackerBodySchemas)[C] & z.ZodType>;
+  [C in TrackerCommand]: CommandHandler<PeerConnection, (typeof trackerBodySchemas)[C] & z.ZodType>;
 };
 
 /** Every tracker command behind one dispatcher: validate, authorize, apply. */
-export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<TrackerSession> {
+export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<PeerConnection> {
   const handlers: TrackerHandlers = {
     SIGNUP: signupCommand(tracker),
     SIGNIN: signinCommand(tracker),
@@ -42,7 +42,7 @@ export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<Tra
     RET_INFO: retInfoCommand(tracker),
     PING: pingCommand(),
   };
-  return new Dispatcher<TrackerSession>(handlers, {
+  return new Dispatcher<PeerConnection>(handlers, {
     isSignedIn: (session) => session.signedIn,
     onInternalError: (error, command) =>
       tracker.logger.error({ err: error, command }, "tracker command failed"),

@@ -12,19 +12,19 @@ import { plainAddress } from "./access.js";
 import { TrackerContext } from "./context.js";
 import { createTrackerDispatcher } from "./dispatcher.js";
 import { type ResolvedTrackerOptions, resolveTrackerOptions, type TrackerOptions } from "./options.js";
-import { TrackerSession } from "./session.js";
+import { PeerConnection } from "./peer-connection.js";
 import { SqliteTrackerStore, TRACKER_DB_FILE } from "./sqlite-store.js";
 import { OnlineState } from "./state.js";
 
 export { DEFAULT_TRACKER_OPTIONS, DEFAULT_TRACKER_PORT, type TrackerOptions } from "./options.js";
 
-/** The tracker: accounts, tickets and the channel directory, served over TCP (PROTOCOL.md). */
+/** The tracker: accounts, tickets and the channel directory, served over TCP (docs/protocol.md). */
 export class TrackerServer {
   readonly address: Address;
   readonly issuer: string;
   readonly publicKey: KeyObject;
   private readonly context: TrackerContext;
-  private readonly dispatcher: Dispatcher<TrackerSession>;
+  private readonly dispatcher: Dispatcher<PeerConnection>;
   private readonly server: Server;
   private readonly options: ResolvedTrackerOptions;
   private readonly logger: Logger;
@@ -121,7 +121,7 @@ export class TrackerServer {
       },
       connectionOptions,
     );
-    const session = new TrackerSession(connection, plainAddress(socket.remoteAddress ?? "unknown"));
+    const session = new PeerConnection(connection, plainAddress(socket.remoteAddress ?? "unknown"));
     this.context.state.add(session);
     if (this.options.unauthenticatedIdleMs > 0) {
       socket.setTimeout(this.options.unauthenticatedIdleMs);
@@ -137,7 +137,7 @@ export class TrackerServer {
   }
 
   /** A connection closed: it is no longer online, and the channels it kept alive go offline. */
-  private forget(session: TrackerSession): void {
+  private forget(session: PeerConnection): void {
     for (const link of this.context.state.remove(session)) {
       this.context.broadcastChannels({ channel: link.name, online: false, address: null });
     }

@@ -1,18 +1,18 @@
 import { nameKey } from "../protocol/names.js";
 import type { Address, Role } from "../protocol/tracker-schemas.js";
-import type { SignedInIdentity, TrackerSession } from "./session.js";
+import type { PeerConnection, SignedInIdentity } from "./peer-connection.js";
 
 interface OnlineUser {
   username: string;
   role: Role;
   invisible: boolean;
-  sessions: Set<TrackerSession>;
+  sessions: Set<PeerConnection>;
 }
 
-/** A hosted channel's liveness link: the connection that registered it with HOST. */
-export interface ChannelLink {
+/** Who keeps a hosted channel listed online: the connection that registered it with HOST (its liveness link). */
+export interface ListingOwner {
   name: string;
-  session: TrackerSession;
+  session: PeerConnection;
   address: Address;
   /** Visible online members, as last reported by the host with MEMBERS. */
   members: number;
@@ -23,23 +23,23 @@ export interface ChannelLink {
  * and which connection keeps each hosted channel online.
  */
 export class OnlineState {
-  private readonly sessions = new Set<TrackerSession>();
+  private readonly sessions = new Set<PeerConnection>();
   private readonly users = new Map<string, OnlineUser>();
-  private readonly links = new Map<string, ChannelLink>();
+  private readonly links = new Map<string, ListingOwner>();
 
   get connections(): number {
     return this.sessions.size;
   }
 
-  add(session: TrackerSession): void {
+  add(session: PeerConnection): void {
     this.sessions.add(session);
   }
 
   /** Forgets a closed connection; returns the channel links it held (those channels are now offline). */
-  remove(session: TrackerSession): ChannelLink[] {
+  remove(session: PeerConnection): ListingOwner[] {
     if (!this.sessions.delete(session)) return [];
     this.signOut(session);
-    const dropped: ChannelLink[] = [];
+    const dropped: ListingOwner[] = [];
     for (const [key, link] of this.links) {
       if (link.session === session) {
         this.links.delete(key);
@@ -53,7 +53,7 @@ export class OnlineState {
    * Signs `session` in as `identity`, replacing whoever it was signed in as. False when the
    * connection has closed meanwhile (an answer that arrives after the close changes nothing).
    */
-  signIn(session: TrackerSession, identity: SignedInIdentity, invisible: boolean): boolean {
+  signIn(session: PeerConnection, identity: SignedInIdentity, invisible: boolean): boolean {
     if (!this.sessions.has(session)) return false;
     this.signOut(session);
     session.identity = identity;
@@ -68,7 +68,7 @@ export class OnlineState {
   }
 
   /** True when a connection other than `except` is signed in as `username` (any case). */
-  isOnlineElsewhere(username: string, except?: TrackerSession): boolean {
+  isOnlineElsewhere(username: string, except?: PeerConnection): boolean {
     const user = this.users.get(nameKey(username));
     if (user === undefined) return false;
     for (const session of user.sessions) if (session !== except) return true;
@@ -95,16 +95,16 @@ export class OnlineState {
   }
 
   /** Every connection that is signed in: the audience of tracker events. */
-  *signedInSessions(): Iterable<TrackerSession> {
+  *signedInSessions(): Iterable<PeerConnection> {
     for (const session of this.sessions) if (session.identity !== undefined) yield session;
   }
 
   /** Every open connection, signed in or not. */
-  allSessions(): TrackerSession[] {
+  allSessions(): PeerConnection[] {
     return [...this.sessions];
   }
 
-  link(channel: string): ChannelLink | undefined {
+  link(channel: string): ListingOwner | undefined {
     return this.links.get(nameKey(channel));
   }
 
@@ -112,10 +112,10 @@ export class OnlineState {
    * Makes `session` the channel's liveness link at `address`. Members carry over when the same
    * connection registers again, and start at 0 on a new link.
    */
-  setLink(channel: string, session: TrackerSession, address: Address): ChannelLink {
+  setLink(channel: string, session: PeerConnection, address: Address): ListingOwner {
     const key = nameKey(channel);
     const previous = this.links.get(key);
-    const link: ChannelLink = {
+    const link: ListingOwner = {
       name: channel,
       session,
       address,
@@ -125,7 +125,7 @@ export class OnlineState {
     return link;
   }
 
-  removeLink(channel: string): ChannelLink | undefined {
+  removeLink(channel: string): ListingOwner | undefined {
     const key = nameKey(channel);
     const link = this.links.get(key);
     this.links.delete(key);
@@ -136,7 +136,7 @@ export class OnlineState {
     return this.links.size;
   }
 
-  private signOut(session: TrackerSession): void {
+  private signOut(session: PeerConnection): void {
     if (session.identity === undefined) return;
     const key = nameKey(session.identity.username);
     const user = this.users.get(key);

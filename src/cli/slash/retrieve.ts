@@ -2,7 +2,7 @@ import { channelOrCurrent, type SlashCommand, UsageError } from "./command.js";
 
 /** Messages per page when `/retrieve` is given no count. */
 export const DEFAULT_RETRIEVE = 20;
-/** The most a host returns in one page (PROTOCOL.md `HISTORY` limit). */
+/** The most a host returns in one page (docs/protocol.md, `HISTORY` limit). */
 const MAX_RETRIEVE = 500;
 
 export const retrieveCommand: SlashCommand = {

@@ -22,7 +22,7 @@ export type Screen =
   | { name: "chat"; channel: string }
   | { name: "settings"; channel: string };
 
-export interface ChannelState {
+export interface ChannelView {
   info: JoinedChannel;
   /** Stored messages in ascending `seq`, without duplicates. */
   messages: ChatMessage[];
@@ -42,7 +42,7 @@ export interface AppState {
   identity: Identity | null;
   tracker: "connected" | "disconnected" | "unknown";
   directory: ChannelListing[];
-  channels: ChannelState[];
+  channels: ChannelView[];
   hosted: HostedChannel[];
   /** Outbox entries not yet acknowledged by their channel's host. */
   pending: OutboxEntry[];
@@ -101,7 +101,7 @@ export function mergeMessages(existing: ChatMessage[], incoming: ChatMessage[]):
 }
 
 /** Whether older messages exist than those loaded: seqs count up from 1 without gaps. */
-export function hasOlder(channel: ChannelState): boolean {
+export function hasOlder(channel: ChannelView): boolean {
   const oldest = channel.messages[0]?.seq ?? channel.info.latestSeq + 1;
   return oldest > 1;
 }
@@ -122,7 +122,7 @@ function toast(state: AppState, level: Toast["level"], text: string): AppState {
 function updateChannel(
   state: AppState,
   name: string,
-  update: (channel: ChannelState) => ChannelState,
+  update: (channel: ChannelView) => ChannelView,
 ): AppState {
   let found = false;
   const channels = state.channels.map((channel) => {
@@ -302,7 +302,7 @@ export function reduce(state: AppState, action: Action): AppState {
     case "snapshot": {
       const { snapshot } = action;
       const channels = snapshot.joined.map(
-        ({ channel, history }): ChannelState => ({
+        ({ channel, history }): ChannelView => ({
           info: channel,
           messages: mergeMessages([], history),
           unread: channel.unread,

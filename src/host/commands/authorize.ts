@@ -3,15 +3,15 @@ import { wireError } from "../../protocol/errors.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { isGuestName, nameKey } from "../../protocol/names.js";
 import { type HostContext, identityOf, ownedChannel } from "../context.js";
+import type { MemberConnection } from "../member-connection.js";
 import { evict } from "../membership.js";
-import type { HostSession } from "../session.js";
 
 /**
  * `AUTHORIZE`: the owner grants or revokes a user (online or not). Revoking in a private channel
  * removes that user's connections with `REVOKED`.
  */
 export function authorizeCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.AUTHORIZE>({
+  return command<MemberConnection, typeof hostBodySchemas.AUTHORIZE>({
     schema: hostBodySchemas.AUTHORIZE,
     signedIn: true,
     handle({ session }, body): HostOkBodies["AUTHORIZE"] {

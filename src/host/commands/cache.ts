@@ -1,15 +1,15 @@
 import { command } from "../../protocol/dispatcher.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { type HostContext, identityOf, joinedChannel } from "../context.js";
+import type { MemberConnection } from "../member-connection.js";
 import { checkMaySend, checkRate, checkText } from "../sending.js";
-import type { HostSession } from "../session.js";
 
 /**
  * `CACHE`: store a client's outbox (1..500 messages) in order, all or nothing. It counts as one send
  * against the rate limit: it carries messages written while the channel was unreachable.
  */
 export function cacheCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.CACHE>({
+  return command<MemberConnection, typeof hostBodySchemas.CACHE>({
     schema: hostBodySchemas.CACHE,
     async handle({ session }, body): Promise<HostOkBodies["CACHE"]> {
       const channel = joinedChannel(context, session, body.channel);

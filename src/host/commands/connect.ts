@@ -3,8 +3,8 @@ import { wireError } from "../../protocol/errors.js";
 import { DEFAULT_PAGE, type HostOkBodies, hostBodySchemas, MAX_PAGE } from "../../protocol/host-schemas.js";
 import { nameKey } from "../../protocol/names.js";
 import type { HostContext } from "../context.js";
+import type { MemberConnection } from "../member-connection.js";
 import { joinChannel, setInvisible } from "../membership.js";
-import type { HostSession } from "../session.js";
 
 /**
  * `CONNECT`: join a channel with a ticket. The first verified ticket fixes the connection's
@@ -12,7 +12,7 @@ import type { HostSession } from "../session.js";
  * first time and changes nothing else.
  */
 export function connectCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.CONNECT>({
+  return command<MemberConnection, typeof hostBodySchemas.CONNECT>({
     schema: hostBodySchemas.CONNECT,
     handle({ session }, body): HostOkBodies["CONNECT"] {
       const ticket = context.verifier.verify(body.ticket);

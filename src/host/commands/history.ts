@@ -1,11 +1,11 @@
 import { command } from "../../protocol/dispatcher.js";
 import { DEFAULT_PAGE, type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { type HostContext, joinedChannel } from "../context.js";
-import type { HostSession } from "../session.js";
+import type { MemberConnection } from "../member-connection.js";
 
-/** `HISTORY`: one page of stored messages in ascending seq (PROTOCOL.md says which page). */
+/** `HISTORY`: one page of stored messages in ascending seq (docs/protocol.md says which page). */
 export function historyCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.HISTORY>({
+  return command<MemberConnection, typeof hostBodySchemas.HISTORY>({
     schema: hostBodySchemas.HISTORY,
     handle({ session }, body): HostOkBodies["HISTORY"] {
       const channel = joinedChannel(context, session, body.channel);

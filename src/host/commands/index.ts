@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { CommandHandler } from "../../protocol/dispatcher.js";
 import type { HostCommand } from "../../protocol/host-schemas.js";
 import type { HostContext } from "../context.js";
-import type { HostSession } from "../session.js";
+import type { MemberConnection } from "../member-connection.js";
 import { authorizeCommand } from "./authorize.js";
 import { cacheCommand } from "./cache.js";
 import { connectCommand } from "./connect.js";
@@ -17,7 +17,7 @@ import { viewCommand } from "./view.js";
 /** Every host command, by name, for the dispatcher. */
 export function hostCommands(
   context: HostContext,
-): Record<HostCommand, CommandHandler<HostSession, z.ZodType>> {
+): Record<HostCommand, CommandHandler<MemberConnection, z.ZodType>> {
   return {
     CONNECT: connectCommand(context),
     DISCONNECT: disconnectCommand(context),

@@ -2,12 +2,12 @@ import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import type { HostContext } from "../context.js";
+import type { MemberConnection } from "../member-connection.js";
 import { setInvisible } from "../membership.js";
-import type { HostSession } from "../session.js";
 
 /** `INVISIBLE`: hide this connection from member lists and presence in every channel it joined. */
 export function invisibleCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.INVISIBLE>({
+  return command<MemberConnection, typeof hostBodySchemas.INVISIBLE>({
     schema: hostBodySchemas.INVISIBLE,
     handle({ session }, body): HostOkBodies["INVISIBLE"] {
       if (session.identity?.role === "guest")

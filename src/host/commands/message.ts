@@ -1,12 +1,12 @@
 import { command } from "../../protocol/dispatcher.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { type HostContext, identityOf, joinedChannel } from "../context.js";
+import type { MemberConnection } from "../member-connection.js";
 import { checkMaySend, checkRate, checkText } from "../sending.js";
-import type { HostSession } from "../session.js";
 
 /** `MESSAGE`: store one message (idempotent per sender and msgId), answer, then broadcast it. */
 export function messageCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.MESSAGE>({
+  return command<MemberConnection, typeof hostBodySchemas.MESSAGE>({
     schema: hostBodySchemas.MESSAGE,
     async handle({ session }, body): Promise<HostOkBodies["MESSAGE"]> {
       const channel = joinedChannel(context, session, body.channel);

@@ -1,11 +1,11 @@
 import { command } from "../../protocol/dispatcher.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { type HostContext, identityOf, joinedChannel } from "../context.js";
-import type { HostSession } from "../session.js";
+import type { MemberConnection } from "../member-connection.js";
 
 /** `RET_INFO`: channel information; the owner also sees invisible members, authorizations and host stats. */
 export function retInfoCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.RET_INFO>({
+  return command<MemberConnection, typeof hostBodySchemas.RET_INFO>({
     schema: hostBodySchemas.RET_INFO,
     handle({ session }, body): HostOkBodies["RET_INFO"] {
       const channel = joinedChannel(context, session, body.channel);

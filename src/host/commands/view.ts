@@ -2,11 +2,11 @@ import { command } from "../../protocol/dispatcher.js";
 import { type HostOkBodies, hostBodySchemas } from "../../protocol/host-schemas.js";
 import { applySettings } from "../channel-settings.js";
 import { type HostContext, identityOf, ownedChannel } from "../context.js";
-import type { HostSession } from "../session.js";
+import type { MemberConnection } from "../member-connection.js";
 
 /** `VIEW`: the owner switches a channel public/private and moderated or not (`moderated` omitted: unchanged). */
 export function viewCommand(context: HostContext) {
-  return command<HostSession, typeof hostBodySchemas.VIEW>({
+  return command<MemberConnection, typeof hostBodySchemas.VIEW>({
     schema: hostBodySchemas.VIEW,
     signedIn: true,
     handle({ session }, body): HostOkBodies["VIEW"] {

@@ -4,7 +4,7 @@ import { wireError } from "../../protocol/errors.js";
 import { GUEST_PREFIX, isGuestName, USERNAME_PATTERN } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /** Random names tried before giving up: short ones first, then long ones that practically never collide. */
 const SHORT_NAME_TRIES = 20;
@@ -19,7 +19,7 @@ function requestedGuestName(requested: string): string {
   return `${GUEST_PREFIX}${bare}`;
 }
 
-function freeGuestName(tracker: TrackerContext, session: TrackerSession): string {
+function freeGuestName(tracker: TrackerContext, session: PeerConnection): string {
   for (let attempt = 0; attempt < SHORT_NAME_TRIES + LONG_NAME_TRIES; attempt++) {
     const bytes = attempt < SHORT_NAME_TRIES ? 2 : 6;
     const name = `${GUEST_PREFIX}${randomBytes(bytes).toString("hex")}`;
@@ -30,7 +30,7 @@ function freeGuestName(tracker: TrackerContext, session: TrackerSession): string
 
 /** GUEST: signs the connection in as a guest, under the name asked for or one the tracker picks. */
 export function guestCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.GUEST>({
+  return command<PeerConnection, typeof trackerBodySchemas.GUEST>({
     schema: trackerBodySchemas.GUEST,
     handle({ session }, { username }): TrackerOkBodies["GUEST"] {
       const wait = tracker.guestsPerAddress.take(session.remoteAddress);

@@ -4,14 +4,14 @@ import { nameKey } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import { advertisedHost, requireUser } from "../access.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /**
  * HOST: registers a channel, or brings the owner's channel back online, from any address. This
  * connection becomes the channel's liveness link.
  */
 export function hostCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.HOST>({
+  return command<PeerConnection, typeof trackerBodySchemas.HOST>({
     schema: trackerBodySchemas.HOST,
     signedIn: true,
     handle({ session }, body): TrackerOkBodies["HOST"] {

@@ -2,11 +2,11 @@ import { command } from "../../protocol/dispatcher.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import { requireUser } from "../access.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /** INVISIBLE: hides the user from ONLINE (remembered across restarts and returned by SIGNIN). */
 export function invisibleCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.INVISIBLE>({
+  return command<PeerConnection, typeof trackerBodySchemas.INVISIBLE>({
     schema: trackerBodySchemas.INVISIBLE,
     signedIn: true,
     handle({ session }, { invisible }): TrackerOkBodies["INVISIBLE"] {

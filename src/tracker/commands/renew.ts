@@ -2,7 +2,7 @@ import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /**
  * RENEW: a fresh ticket for whoever the connection is signed in as, so a long-running peer keeps a
@@ -10,7 +10,7 @@ import type { TrackerSession } from "../session.js";
  * connection holds it; a user must still have an account.
  */
 export function renewCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.RENEW>({
+  return command<PeerConnection, typeof trackerBodySchemas.RENEW>({
     schema: trackerBodySchemas.RENEW,
     signedIn: true,
     handle({ session }): TrackerOkBodies["RENEW"] {

@@ -3,14 +3,14 @@ import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /**
  * RESUME: signs the connection in as the holder of a ticket this tracker signed, and hands out a
  * fresh ticket for the same identity, so a peer that reconnects now and then never sees its expire.
  */
 export function resumeCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.RESUME>({
+  return command<PeerConnection, typeof trackerBodySchemas.RESUME>({
     schema: trackerBodySchemas.RESUME,
     handle({ session }, { ticket }): TrackerOkBodies["RESUME"] {
       const payload = verifyTicket(ticket, tracker.identity.publicKey, tracker.identity.issuer);

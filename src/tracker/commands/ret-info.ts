@@ -2,11 +2,11 @@ import { command } from "../../protocol/dispatcher.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import { VERSION } from "../../util/version.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /** RET_INFO: tracker statistics. `users` and `channels` count registrations; the rest is live. */
 export function retInfoCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.RET_INFO>({
+  return command<PeerConnection, typeof trackerBodySchemas.RET_INFO>({
     schema: trackerBodySchemas.RET_INFO,
     signedIn: true,
     handle(): TrackerOkBodies["RET_INFO"] {

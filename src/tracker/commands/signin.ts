@@ -4,7 +4,7 @@ import { wireError } from "../../protocol/errors.js";
 import { nameKey } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 function rateLimited(retryAfterMs: number) {
   return wireError(
@@ -19,7 +19,7 @@ function rateLimited(retryAfterMs: number) {
  * password get the same answer, after the same work, so names cannot be probed.
  */
 export function signinCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.SIGNIN>({
+  return command<PeerConnection, typeof trackerBodySchemas.SIGNIN>({
     schema: trackerBodySchemas.SIGNIN,
     handle({ session }, { username, password }): Promise<TrackerOkBodies["SIGNIN"]> {
       const userKey = nameKey(username);

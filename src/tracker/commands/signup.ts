@@ -4,11 +4,11 @@ import { wireError } from "../../protocol/errors.js";
 import { isGuestName, USERNAME_PATTERN } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /** SIGNUP: creates an account. It does not sign the connection in. */
 export function signupCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.SIGNUP>({
+  return command<PeerConnection, typeof trackerBodySchemas.SIGNUP>({
     schema: trackerBodySchemas.SIGNUP,
     handle(_context, { username, password }): Promise<TrackerOkBodies["SIGNUP"]> {
       if (!USERNAME_PATTERN.test(username)) {

@@ -2,11 +2,11 @@ import { command } from "../../protocol/dispatcher.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import { ownedChannel } from "../access.js";
 import type { TrackerContext } from "../context.js";
-import type { TrackerSession } from "../session.js";
+import type { PeerConnection } from "../peer-connection.js";
 
 /** VIEW: the host reports its channel's settings; LIST shows them from now on. */
 export function viewCommand(tracker: TrackerContext) {
-  return command<TrackerSession, typeof trackerBodySchemas.VIEW>({
+  return command<PeerConnection, typeof trackerBodySchemas.VIEW>({
     schema: trackerBodySchemas.VIEW,
     signedIn: true,
     handle({ session }, { channel, view, moderated }): TrackerOkBodies["VIEW"] {

@@ -1,7 +1,7 @@
 import { useApp } from "../context.js";
-import type { ChannelState } from "../state.js";
+import type { ChannelView } from "../state.js";
 
-export function MembersPanel({ channel }: { channel: ChannelState }) {
+export function MembersPanel({ channel }: { channel: ChannelView }) {
   const { state } = useApp();
   const { members, owner } = channel.info;
   const sorted = [...members].sort((a, b) => a.username.localeCompare(b.username));

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
 import type { OutboxEntry } from "../../../peer/types.js";
 import { useApp } from "../context.js";
 import { formatTime } from "../format.js";
-import { type ChannelState, hasOlder } from "../state.js";
+import { type ChannelView, hasOlder } from "../state.js";
 import { useRequest } from "../use-request.js";
 
 /** Distance from the top, in pixels, at which older history starts loading. */
@@ -11,7 +11,7 @@ const LOAD_OLDER_THRESHOLD_PX = 48;
 const STICK_TO_BOTTOM_PX = 64;
 
 interface Props {
-  channel: ChannelState;
+  channel: ChannelView;
   pending: OutboxEntry[];
   me: string;
 }

@@ -8,7 +8,7 @@ export interface HostIdentity {
 }
 
 /** One connection to the host: its identity (from its first verified ticket) and the channels it joined. */
-export class HostSession {
+export class MemberConnection {
   readonly connection: Connection;
   identity: HostIdentity | undefined;
   /** Applies to every channel this connection joined. */

@@ -8,7 +8,7 @@ export interface SignedInIdentity {
 }
 
 /** One client connection to the tracker. */
-export class TrackerSession {
+export class PeerConnection {
   identity: SignedInIdentity | undefined;
 
   constructor(
