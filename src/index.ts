@@ -1,5 +1,6 @@
 /** The library surface of hychat: the protocol, the tracker, the channel host, the peer facade and the GUI server. */
 
+export type * from "./api/index.js";
 export {
   DEFAULT_PASSWORD_HASH,
   hashPassword,
@@ -22,7 +23,6 @@ export {
   type HostLimits,
 } from "./host/channel-host.js";
 export { Peer, type PeerOptions } from "./peer/peer.js";
-export type * from "./peer/types.js";
 export {
   ERROR_CODES,
   type ErrorCode,

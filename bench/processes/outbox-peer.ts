@@ -3,8 +3,8 @@
  * host is down and reports when the host has acknowledged all of them. Config: JSON in argv[2].
  */
 
+import type { LinkState, PeerEvent } from "../../src/api/index.js";
 import { Peer } from "../../src/peer/peer.js";
-import type { LinkState, PeerEvent } from "../../src/peer/types.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";

@@ -1,4 +1,4 @@
-import type { HostedChannel, Identity, JoinedChannel, OutboxEntry, PeerEvent } from "../peer/types.js";
+import type { HostedChannel, Identity, JoinedChannel, OutboxEntry, PeerEvent } from "../api/index.js";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import type { Role, View } from "../protocol/tracker-schemas.js";
 import type { Output } from "./format.js";

@@ -1,5 +1,5 @@
+import type { Identity, PeerApi } from "../api/index.js";
 import { Peer } from "../peer/peer.js";
-import type { Identity, PeerApi } from "../peer/types.js";
 import type { Address } from "../protocol/tracker-schemas.js";
 import type { Logger } from "../util/logger.js";
 import { EventPrinter } from "./event-printer.js";

@@ -1,4 +1,4 @@
-import type { PeerApi, PeerEvent } from "../peer/types.js";
+import type { PeerApi, PeerEvent } from "../api/index.js";
 import type { Logger } from "../util/logger.js";
 import type { EventPrinter } from "./event-printer.js";
 import type { Output } from "./format.js";

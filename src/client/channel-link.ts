@@ -1,4 +1,4 @@
-import type { JoinedChannel, LinkState, PeerEvent } from "../peer/types.js";
+import type { JoinedChannel, LinkState, PeerEvent } from "../api/index.js";
 import type { RemovalCode } from "../protocol/codes.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import { type ChatMessage, MAX_PAGE, type MemberInfo } from "../protocol/host-schemas.js";

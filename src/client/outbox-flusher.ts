@@ -1,4 +1,4 @@
-import type { OutboxEntry } from "../peer/types.js";
+import type { OutboxEntry } from "../api/index.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import { MAX_PAGE } from "../protocol/host-schemas.js";
 import { type BackoffOptions, backoffDelay } from "../util/backoff.js";

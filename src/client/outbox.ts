@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import type { OutboxEntry } from "../peer/types.js";
+import type { OutboxEntry } from "../api/index.js";
 
 interface OutboxRow {
   position: number;

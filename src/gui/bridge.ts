@@ -1,6 +1,6 @@
 import type { WebSocket } from "ws";
 import type { z } from "zod";
-import type { PeerApi, PeerEvent } from "../peer/types.js";
+import type { PeerApi, PeerEvent } from "../api/index.js";
 import type { Logger } from "../util/logger.js";
 import { silentLogger } from "../util/logger.js";
 import {

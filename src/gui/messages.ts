@@ -6,7 +6,7 @@ import type {
   OutboxEntry,
   PeerApi,
   PeerEvent,
-} from "../peer/types.js";
+} from "../api/index.js";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import { channelNameSchema } from "../protocol/names.js";
 import type { ChannelListing } from "../protocol/tracker-schemas.js";

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { PeerApi } from "../peer/types.js";
+import type { PeerApi } from "../api/index.js";
 import type { Logger } from "../util/logger.js";
 import { silentLogger } from "../util/logger.js";
 import { type AccessPolicy, checkAccess, newAccessToken, TOKEN_QUERY, tokenCookie } from "./access.js";

@@ -1,4 +1,4 @@
-import type { HostedChannel } from "../peer/types.js";
+import type { HostedChannel } from "../api/index.js";
 import { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import { channelNameSchema, nameKey } from "../protocol/names.js";

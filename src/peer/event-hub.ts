@@ -1,5 +1,5 @@
+import type { PeerEvent, PeerEventListener } from "../api/index.js";
 import type { Logger } from "../util/logger.js";
-import type { PeerEvent, PeerEventListener } from "./types.js";
 
 /** The peer's one event stream: a throwing listener is logged and never stops the others. */
 export class EventHub {

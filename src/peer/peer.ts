@@ -1,5 +1,18 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type {
+  ChannelInfo,
+  DebugInfo,
+  HistoryPage,
+  HostedChannel,
+  Identity,
+  JoinedChannel,
+  OutboxEntry,
+  PeerApi,
+  PeerEvent,
+  PeerEventListener,
+  SendOutcome,
+} from "../api/index.js";
 import { ChannelLink, type ChannelLinkContext, type LinkIdentity } from "../client/channel-link.js";
 import { ClientStore } from "../client/client-store.js";
 import { parseAuthorizeReply, parseHistoryReply, parseViewReply } from "../client/host-replies.js";
@@ -34,19 +47,6 @@ import {
   saveSession,
   userDir,
 } from "./session-file.js";
-import type {
-  ChannelInfo,
-  DebugInfo,
-  HistoryPage,
-  HostedChannel,
-  Identity,
-  JoinedChannel,
-  OutboxEntry,
-  PeerApi,
-  PeerEvent,
-  PeerEventListener,
-  SendOutcome,
-} from "./types.js";
 
 export interface PeerOptions {
   tracker: Address;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
+import type { OutboxEntry } from "../../src/api/index.js";
 import { ClientStore } from "../../src/client/client-store.js";
 import {
   type FlushListener,
   OutboxFlusher,
   type OutboxFlusherOptions,
 } from "../../src/client/outbox-flusher.js";
-import type { OutboxEntry } from "../../src/peer/types.js";
 import { ConnectionError, type HychatError, wireError } from "../../src/protocol/errors.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { WakeOnChange } from "../helpers/wake-on-change.js";

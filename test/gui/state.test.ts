@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { JoinedChannel } from "../../src/api/index.js";
 import type { Snapshot } from "../../src/gui/messages.js";
 import {
   type AppState,
@@ -9,7 +10,6 @@ import {
   pendingFor,
   reduce,
 } from "../../src/gui/web/state.js";
-import type { JoinedChannel } from "../../src/peer/types.js";
 import type { ChatMessage } from "../../src/protocol/host-schemas.js";
 
 function message(seq: number, from = "bob", text = `text ${seq}`): ChatMessage {

@@ -10,7 +10,7 @@ import type {
   PeerEvent,
   PeerEventListener,
   SendOutcome,
-} from "../../src/peer/types.js";
+} from "../../src/api/index.js";
 import type { ErrorCode } from "../../src/protocol/codes.js";
 import { wireError } from "../../src/protocol/errors.js";
 import type { ChatMessage, MemberInfo } from "../../src/protocol/host-schemas.js";

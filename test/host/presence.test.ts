@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { HostedChannel } from "../../src/peer/types.js";
+import type { HostedChannel } from "../../src/api/index.js";
 import type { TestClient } from "../helpers/client.js";
 import { barrier, HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectUser, type SignedInClient } from "../helpers/tracker.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { HostedChannel } from "../../src/peer/types.js";
+import type { HostedChannel } from "../../src/api/index.js";
 import { connectMember, startTestHost } from "../helpers/host.js";
 import { RawSocket } from "../helpers/raw-socket.js";
 import { connectUser } from "../helpers/tracker.js";

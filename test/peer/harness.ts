@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { PeerEvent } from "../../src/api/index.js";
 import { Peer, type PeerOptions } from "../../src/peer/peer.js";
-import type { PeerEvent } from "../../src/peer/types.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
 

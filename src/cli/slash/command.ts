@@ -1,4 +1,4 @@
-import type { PeerApi } from "../../peer/types.js";
+import type { PeerApi } from "../../api/index.js";
 import type { EventPrinter } from "../event-printer.js";
 import type { Output } from "../format.js";
 

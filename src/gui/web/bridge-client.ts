@@ -1,4 +1,4 @@
-import type { PeerEvent } from "../../peer/types.js";
+import type { PeerEvent } from "../../api/index.js";
 import {
   BRIDGE_PATH,
   type BridgeMethod,

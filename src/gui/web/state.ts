@@ -5,7 +5,7 @@ import type {
   OutboxEntry,
   PeerEvent,
   SendOutcome,
-} from "../../peer/types.js";
+} from "../../api/index.js";
 import type { ChatMessage } from "../../protocol/host-schemas.js";
 import type { ChannelListing } from "../../protocol/tracker-schemas.js";
 import type { Snapshot } from "../messages.js";

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { DebugInfo } from "../../../peer/types.js";
+import type { DebugInfo } from "../../../api/index.js";
 import { useApp } from "../context.js";
 import { useRequest } from "../use-request.js";
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import type { ChannelInfo } from "../../../peer/types.js";
+import type { ChannelInfo } from "../../../api/index.js";
 import { useApp } from "../context.js";
 import { humanize } from "../format.js";
 import { useRequest } from "../use-request.js";

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
-import type { OutboxEntry } from "../../../peer/types.js";
+import type { OutboxEntry } from "../../../api/index.js";
 import { useApp } from "../context.js";
 import { formatTime } from "../format.js";
 import { type ChannelView, hasOlder } from "../state.js";
