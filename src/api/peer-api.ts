@@ -55,11 +55,19 @@ export interface OutboxEntry {
   position: number;
 }
 
+/**
+ * Where an outbox entry waits: `sending` to its host right now, its host `unreachable` (or the
+ * channel still connecting), or the channel `not-joined`: it goes out when the user joins it.
+ */
+export type QueueReason = "sending" | "unreachable" | "not-joined";
+
 export interface SendOutcome {
   msgId: string;
   /** `delivered`: acknowledged by the host (seq known); `queued`: kept in the outbox. */
   status: "delivered" | "queued";
   seq?: number;
+  /** Why a `queued` message waits. */
+  reason?: QueueReason;
 }
 
 export interface HistoryPage {
@@ -102,9 +110,18 @@ export interface PeerApi {
   joinedChannels(): JoinedChannel[];
   markRead(channel: string): void;
 
-  /** Sends now when the host is reachable, else keeps it in the outbox; never loses it. */
+  /**
+   * Sends now when the channel is joined and its host reachable, else keeps it in the outbox (for a
+   * channel not joined yet, until the user joins it); never loses it. See `PeerEvent` for the events.
+   */
   send(channel: string, text: string): Promise<SendOutcome>;
+  /** Entries not yet acknowledged, of one channel or of all, oldest first. */
   outbox(channel?: string): OutboxEntry[];
+  /**
+   * Discards one outbox entry (`dropped` with `reason: "cancelled"` follows); `BAD_REQUEST` when
+   * there is none with that id, or its channel is online and so delivering it right now.
+   */
+  cancelPending(msgId: string): Promise<void>;
   /** Older messages: the page before `before` (default: before the oldest one seen). */
   history(channel: string, options?: { before?: number; limit?: number }): Promise<HistoryPage>;
   members(channel: string): MemberInfo[];

@@ -1,4 +1,11 @@
-import type { HostedChannel, Identity, JoinedChannel, OutboxEntry, PeerEvent } from "../api/index.js";
+import type {
+  HostedChannel,
+  Identity,
+  JoinedChannel,
+  OutboxEntry,
+  PeerEvent,
+  QueueReason,
+} from "../api/index.js";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import type { Role, View } from "../protocol/tracker-schemas.js";
 import type { Output } from "./format.js";
@@ -18,20 +25,20 @@ export interface PrinterFocus {
   current(): string | null;
   markRead(channel: string): void;
   username(): string | null;
-  /** The signed-in user's outbox: what is still in it at sign-in is shown as pending. */
-  outbox(): readonly OutboxEntry[];
 }
 
 interface PendingShown {
   channel: string;
   text: string;
-  /** Set once the acknowledgement was printed; the second of `delivered`/`message` is then silent. */
+  /** Set once `delivered #N` was printed: the host's copy, which follows, is then not printed again. */
   acknowledged: boolean;
 }
 
 /**
  * Turns the peer's event stream into short lines. A command that learns the same fact from its
- * own result reports it through the same method, so each change is printed once.
+ * own result reports it through the same method, so each change is printed once. Outgoing messages
+ * are rendered from their events in the order the peer guarantees (see `PeerEvent`): a message that
+ * waits is printed as pending once, then `delivered #N` or `not delivered` / `cancelled`.
  */
 export class EventPrinter {
   private readonly pending = new Map<string, PendingShown>();
@@ -68,13 +75,13 @@ export class EventPrinter {
         this.message(event.message, event.own);
         return;
       case "queued":
-        // Every send passes through the outbox; only one that stays there is shown (by `/send`).
+        this.queued(event.entry, event.reason);
         return;
       case "delivered":
         this.acknowledge(event.msgId, event.seq);
         return;
       case "dropped":
-        this.dropped(event.msgId, event.code, event.message);
+        this.dropped(event.msgId, event.reason, event.code, event.message);
         return;
       case "presence":
         this.presence(event.channel, event.username, event.role, event.status);
@@ -114,9 +121,6 @@ export class EventPrinter {
     this.out.line(
       `signed in as ${identity.username} (${identity.role}${identity.invisible ? ", invisible" : ""})`,
     );
-    // Left from an earlier run: shown now so that its delivery is reported as `delivered #N`.
-    for (const entry of this.focus.outbox())
-      this.queued(entry.channel, entry.msgId, entry.sentAt, entry.text);
   }
 
   joined(channel: JoinedChannel, history: readonly ChatMessage[]): void {
@@ -141,48 +145,49 @@ export class EventPrinter {
 
   message(message: ChatMessage, own: boolean): void {
     const shown = own ? this.pending.get(message.msgId) : undefined;
-    if (shown !== undefined) {
-      if (shown.acknowledged) this.pending.delete(message.msgId);
-      else this.acknowledge(message.msgId, message.seq);
+    if (shown?.acknowledged === true) {
+      this.pending.delete(message.msgId);
       return;
     }
     this.out.message(message, { own });
     if (this.focus.current() === message.channel) this.focus.markRead(message.channel);
   }
 
-  /** A message that stayed in the outbox: shown as pending until its host acknowledges it. */
-  queued(channel: string, msgId: string, sentAt: string, text: string): void {
-    if (this.pending.has(msgId)) return;
+  /**
+   * A message that waits in the outbox: shown as pending once, with a hint when the channel is not
+   * joined. One being sent right now is not shown: its delivery prints it as a message.
+   */
+  queued(entry: OutboxEntry, reason: QueueReason): void {
+    const { channel, msgId } = entry;
+    if (reason === "sending" || this.pending.has(msgId)) return;
     if (this.pending.size >= MAX_TRACKED_PENDING) {
       const oldest = this.pending.keys().next().value;
       if (oldest !== undefined) this.pending.delete(oldest);
     }
-    this.pending.set(msgId, { channel, text, acknowledged: false });
-    this.out.pending(channel, sentAt, this.focus.username() ?? "you", text);
+    this.pending.set(msgId, { channel, text: entry.text, acknowledged: false });
+    this.out.pending(channel, entry.sentAt, this.focus.username() ?? "you", entry.text);
+    if (reason === "not-joined") this.out.notice(`pending: join ${channel} to deliver`);
   }
 
-  /** An outbox entry acknowledged by its host: printed once, whichever event comes first. */
+  /** An outbox entry shown as pending was acknowledged by its host. */
   acknowledge(msgId: string, seq: number): void {
     const shown = this.pending.get(msgId);
-    if (shown === undefined) return;
-    if (shown.acknowledged) {
-      this.pending.delete(msgId);
-      return;
-    }
+    if (shown === undefined || shown.acknowledged) return;
     shown.acknowledged = true;
     this.out.delivered(shown.channel, seq, shown.text);
   }
 
   /**
-   * An outbox entry dropped for good: its pending line gets one `not delivered` line and is forgotten.
-   * Only entries shown as pending are printed: any other was refused while its `/send` waited, and
-   * that command prints the error itself.
+   * An outbox entry dropped for good: its pending line gets one `not delivered` (or `cancelled`) line
+   * and is forgotten. Only entries shown as pending are printed: any other was refused while its
+   * `/send` waited, and that command prints the error itself.
    */
-  dropped(msgId: string, code: string, message: string): void {
+  dropped(msgId: string, reason: "refused" | "cancelled", code: string, message: string): void {
     const shown = this.pending.get(msgId);
     if (shown === undefined || shown.acknowledged) return;
     this.pending.delete(msgId);
-    this.out.notDelivered(shown.channel, shown.text, code, message);
+    if (reason === "cancelled") this.out.cancelled(shown.channel, shown.text);
+    else this.out.notDelivered(shown.channel, shown.text, code, message);
   }
 
   presence(channel: string, username: string, role: Role, status: "online" | "offline"): void {

@@ -84,6 +84,11 @@ export class Output {
     );
   }
 
+  /** An outbox entry the user cancelled. */
+  cancelled(channel: string, text: string): void {
+    this.line(`[${channel}] cancelled: ${snip(text)}`);
+  }
+
   table(headers: readonly string[], rows: readonly (readonly string[])[]): void {
     const widths = headers.map((header, column) =>
       Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),

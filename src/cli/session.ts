@@ -94,7 +94,6 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
       current: () => shell?.current() ?? null,
       markRead: (channel) => opened.markRead(channel),
       username: () => opened.identity?.username ?? null,
-      outbox: () => opened.outbox(),
     });
     unsubscribe = opened.subscribe((event) => printer.handle(event));
 

@@ -57,6 +57,7 @@ export class Shell {
       setCurrent: (channel) => this.setCurrent(channel),
       readSecret: (question) => this.readSecret(question),
       rememberDirectory: (channels) => this.rememberDirectory(channels),
+      listedChannels: () => this.directory,
       requestExit: () => this.stop(),
     };
   }

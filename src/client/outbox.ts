@@ -36,7 +36,11 @@ export class Outbox {
         "SELECT * FROM outbox WHERE channel = ? ORDER BY position LIMIT ?",
       ),
       all: db.prepare<[], OutboxRow>("SELECT * FROM outbox ORDER BY position"),
+      get: db.prepare<[string], OutboxRow>("SELECT * FROM outbox WHERE msg_id = ?"),
       remove: db.prepare<[string]>("DELETE FROM outbox WHERE msg_id = ?"),
+      adoptChannel: db.prepare<[string, string, string]>(
+        "UPDATE outbox SET channel = ? WHERE lower(channel) = lower(?) AND channel <> ?",
+      ),
       removeChannel: db.prepare<[string], OutboxRow>("DELETE FROM outbox WHERE channel = ? RETURNING *"),
       count: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE channel = ?"),
       counts: db.prepare<[], { channel: string; n: number }>(
@@ -60,6 +64,16 @@ export class Outbox {
     const rows =
       channel === undefined ? this.statements.all.all() : this.statements.byChannel.all(channel, -1);
     return rows.map(toEntry);
+  }
+
+  get(msgId: string): OutboxEntry | undefined {
+    const row = this.statements.get.get(msgId);
+    return row === undefined ? undefined : toEntry(row);
+  }
+
+  /** Files the entries written for `channel` in another case under this spelling (names are unique regardless of case). */
+  adoptChannel(channel: string): void {
+    this.statements.adoptChannel.run(channel, channel, channel);
   }
 
   /** Removes acknowledged entries in one transaction. */

@@ -57,6 +57,7 @@ const invokers: { [M in BridgeMethod]: Invoker<M> } = {
   markRead: (peer, p) => peer.markRead(p.channel),
   send: (peer, p) => peer.send(p.channel, p.text),
   outbox: (peer, p) => peer.outbox(p.channel),
+  cancelPending: (peer, p) => peer.cancelPending(p.msgId),
   history: (peer, p) => peer.history(p.channel, { before: p.before, limit: p.limit }),
   members: (peer, p) => peer.members(p.channel),
   setView: (peer, p) => peer.setView(p.channel, p.view, p.moderated),

@@ -59,6 +59,7 @@ export const methodParamsSchemas = {
   // Text limits have their own wire codes (TEXT_TOO_LONG, EMPTY_TEXT); this cap only bounds the frame.
   send: z.strictObject({ channel: channelNameSchema, text: z.string().max(64_000) }),
   outbox: z.strictObject({ channel: channelNameSchema.optional() }),
+  cancelPending: z.strictObject({ msgId: z.string().min(1).max(64) }),
   history: z.strictObject({
     channel: channelNameSchema,
     before: z.number().int().min(0).optional(),

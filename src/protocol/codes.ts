@@ -47,7 +47,7 @@ export const REMOVAL_CODES = ["PRIVATE_CHANNEL", "REVOKED", "CHANNEL_CLOSED"] as
 export type RemovalCode = (typeof REMOVAL_CODES)[number];
 
 /** Codes a client raises locally, never sent on the wire. */
-export const LOCAL_CODES = ["TIMEOUT", "CONNECTION_CLOSED", "DATA_DIR_IN_USE"] as const;
+export const LOCAL_CODES = ["TIMEOUT", "CONNECTION_CLOSED", "DATA_DIR_IN_USE", "CANCELLED"] as const;
 export type LocalCode = (typeof LOCAL_CODES)[number];
 
 export function isErrorCode(code: string): code is ErrorCode {

@@ -40,7 +40,6 @@ function harness(peer = new CliFakePeer(), drainTimeoutMs?: number): Harness {
     current: () => shell?.current() ?? null,
     markRead: (channel) => peer.markRead(channel),
     username: () => peer.identity?.username ?? null,
-    outbox: () => peer.outbox(),
   });
   peer.subscribe((event) => printer.handle(event));
   shell = new Shell({
@@ -235,6 +234,7 @@ describe("cli shell", () => {
       type: "dropped",
       channel: "first",
       msgId: entry?.msgId ?? "",
+      reason: "refused",
       code: "NOT_AUTHORIZED",
       message: "only authorized users may send",
     });
@@ -274,7 +274,7 @@ describe("cli shell", () => {
     // A new shell and printer, as after a restart, signing in to the same outbox.
     const h = harness(peer);
     peer.subscribe((event) => {
-      if (event.type === "identity" && event.identity !== null) peer.deliverOutbox();
+      if (event.type === "queued") peer.deliverOutbox();
     });
     h.input.end("/signin bob\nsecret-password\n");
     await h.shell.run();

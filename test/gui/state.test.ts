@@ -8,6 +8,7 @@ import {
   initialState,
   mergeMessages,
   pendingFor,
+  pendingNotJoined,
   reduce,
 } from "../../src/gui/web/state.js";
 import type { ChatMessage } from "../../src/protocol/host-schemas.js";
@@ -96,14 +97,12 @@ test("gui state - a queued message stays pending until delivered, then becomes a
     sentAt: "2026-11-25T10:00:00.000Z",
     position: 1,
   };
-  state = reduce(state, { type: "peer", event: { type: "queued", entry } });
-  state = reduce(state, {
-    type: "sent",
-    channel: "lobby",
-    text: "hi there",
-    outcome: { msgId: "out-1", status: "queued" },
-  });
-  assert.equal(pendingFor(state, "lobby").length, 1);
+  state = reduce(state, { type: "peer", event: { type: "queued", entry, reason: "sending" } });
+  state = reduce(state, { type: "peer", event: { type: "queued", entry, reason: "unreachable" } });
+  assert.deepEqual(
+    pendingFor(state, "lobby").map((pending) => pending.reason),
+    ["unreachable"],
+  );
   state = reduce(state, {
     type: "peer",
     event: { type: "delivered", channel: "lobby", msgId: "out-1", seq: 4 },
@@ -120,27 +119,32 @@ test("gui state - a queued message stays pending until delivered, then becomes a
   assert.equal(state.channels[0]?.unread, 1, "own messages are never unread");
 });
 
-test("gui state - a reply that arrives after its message adds no stale pending entry", () => {
-  let state = signedIn();
+test("gui state - a message written before joining is pending as not joined until the user cancels it", () => {
+  const entry = {
+    channel: "later",
+    msgId: "n-1",
+    text: "hello",
+    sentAt: "2026-11-25T10:00:00.000Z",
+    position: 1,
+  };
+  let state = reduce(signedIn(), { type: "peer", event: { type: "queued", entry, reason: "not-joined" } });
+  assert.deepEqual(
+    pendingNotJoined(state).map((pending) => pending.msgId),
+    ["n-1"],
+  );
   state = reduce(state, {
     type: "peer",
-    event: { type: "message", message: { ...message(4, "alice"), msgId: "m" }, own: true },
+    event: {
+      type: "dropped",
+      channel: "later",
+      msgId: "n-1",
+      reason: "cancelled",
+      code: "CANCELLED",
+      message: "cancelled",
+    },
   });
-  state = reduce(state, {
-    type: "sent",
-    channel: "lobby",
-    text: "x",
-    outcome: { msgId: "m", status: "queued" },
-  });
-  assert.equal(pendingFor(state, "lobby").length, 0);
-  state = reduce(state, {
-    type: "sent",
-    channel: "lobby",
-    text: "y",
-    outcome: { msgId: "n", status: "delivered", seq: 5 },
-  });
-  assert.equal(pendingFor(state, "lobby").length, 0);
-  assert.equal(state.channels[0]?.messages.at(-1)?.text, "y");
+  assert.deepEqual(pendingNotJoined(state), []);
+  assert.deepEqual(state.toasts, []);
 });
 
 test("gui state - removal from a channel leaves its screen and says why", () => {
@@ -212,14 +216,21 @@ test("gui state - a dropped outbox entry stops showing as pending, without a toa
     sentAt: "2026-11-25T09:31:00.000Z",
     position,
   });
-  let state = reduce(signedIn(), { type: "peer", event: { type: "queued", entry: entry("m-1", 1) } });
-  state = reduce(state, { type: "peer", event: { type: "queued", entry: entry("m-2", 2) } });
+  let state = reduce(signedIn(), {
+    type: "peer",
+    event: { type: "queued", entry: entry("m-1", 1), reason: "unreachable" },
+  });
+  state = reduce(state, {
+    type: "peer",
+    event: { type: "queued", entry: entry("m-2", 2), reason: "unreachable" },
+  });
   state = reduce(state, {
     type: "peer",
     event: {
       type: "dropped",
       channel: "lobby",
       msgId: "m-1",
+      reason: "refused",
       code: "NOT_AUTHORIZED",
       message: "only authorized users may send",
     },

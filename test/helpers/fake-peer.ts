@@ -119,7 +119,7 @@ export class FakePeer<Call> implements PeerApi {
   async setInvisible(invisible: boolean): Promise<void> {
     this.record("setInvisible", invisible);
     if (this.identity === null) throw wireError("NOT_SIGNED_IN", "sign in first");
-    this.setIdentity({ ...this.identity, invisible });
+    this.setIdentity({ ...this.identity, invisible }, false);
   }
 
   async host(channel: string, settings?: { view?: View; moderated?: boolean }): Promise<HostedChannel> {
@@ -170,6 +170,7 @@ export class FakePeer<Call> implements PeerApi {
     const recent = history.slice(-50);
     this.oldestSeen.set(name, recent[0]?.seq ?? history.length + 1);
     this.emit({ type: "joined", channel, history: recent });
+    if (this.reachable) this.deliverOutbox();
     return channel;
   }
 
@@ -197,30 +198,55 @@ export class FakePeer<Call> implements PeerApi {
       this.onSendHeld();
       await released;
     }
-    if (!this.joined.has(channel)) throw wireError("NOT_JOINED", `not in ${channel}`);
     if (this.identity?.role !== "user") throw wireError("GUEST_READ_ONLY", "guests can only read");
     const msgId = `m${this.nextId++}`;
+    const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
+    if (!this.joined.has(channel) || !this.reachable) {
+      // As the real peer does: the entry waits in the outbox, and says why.
+      const reason = this.joined.has(channel) ? "unreachable" : "not-joined";
+      this.pending.push(entry);
+      this.emit({ type: "queued", entry, reason });
+      return { msgId, status: "queued", reason };
+    }
+    this.emit({ type: "queued", entry, reason: "sending" });
     if (this.refusal !== null) {
       // As the real peer does: the entry passes through the outbox, is dropped, and the call rejects.
       const { code, message } = this.refusal;
-      const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
-      this.emit({ type: "queued", entry });
-      this.emit({ type: "dropped", channel, msgId, code, message });
+      this.emit({ type: "dropped", channel, msgId, reason: "refused", code, message });
       throw wireError(code, message);
     }
-    if (!this.reachable) {
-      const entry = { channel, msgId, text, sentAt: new Date().toISOString(), position: this.pending.length };
-      this.pending.push(entry);
-      this.emit({ type: "queued", entry });
-      return { msgId, status: "queued" };
-    }
-    const message = this.store(channel, msgId, text);
-    return { msgId, status: "delivered", seq: message.seq };
+    const seq = (this.messages.get(channel)?.length ?? 0) + 1;
+    this.emit({ type: "delivered", channel, msgId, seq });
+    this.store(channel, msgId, text);
+    return { msgId, status: "delivered", seq };
   }
 
-  /** Acknowledges every outbox entry as its host would: `delivered`, then the `MESSAGE` event. */
+  async cancelPending(msgId: string): Promise<void> {
+    this.record("cancelPending", msgId);
+    const index = this.pending.findIndex((entry) => entry.msgId === msgId);
+    const entry = this.pending[index];
+    if (entry === undefined) throw wireError("BAD_REQUEST", "no pending message with that id");
+    this.pending.splice(index, 1);
+    const { channel } = entry;
+    this.emit({
+      type: "dropped",
+      channel,
+      msgId,
+      reason: "cancelled",
+      code: "CANCELLED",
+      message: "cancelled",
+    });
+  }
+
+  /** Acknowledges every outbox entry of a joined channel as its host would: `delivered`, then the `MESSAGE` event. */
   deliverOutbox(): void {
-    for (const entry of this.pending.splice(0)) {
+    const deliverable = this.pending.filter((entry) => this.joined.has(entry.channel));
+    this.pending.splice(
+      0,
+      this.pending.length,
+      ...this.pending.filter((entry) => !deliverable.includes(entry)),
+    );
+    for (const entry of deliverable) {
       const seq = (this.messages.get(entry.channel)?.length ?? 0) + 1;
       this.emit({ type: "delivered", channel: entry.channel, msgId: entry.msgId, seq });
       this.store(entry.channel, entry.msgId, entry.text);
@@ -231,7 +257,8 @@ export class FakePeer<Call> implements PeerApi {
   refuseOutbox(code: ErrorCode, message: string): void {
     const refused = this.pending.splice(0);
     for (const entry of refused) {
-      this.emit({ type: "dropped", channel: entry.channel, msgId: entry.msgId, code, message });
+      const { channel, msgId } = entry;
+      this.emit({ type: "dropped", channel, msgId, reason: "refused", code, message });
     }
     this.emit({
       type: "notice",
@@ -308,9 +335,19 @@ export class FakePeer<Call> implements PeerApi {
     this.calls.push(this.formatCall(method, args));
   }
 
-  private setIdentity(identity: Identity): Identity {
+  /** As the real peer does at sign-in: `identity`, then a `queued` event for each entry left in the outbox. */
+  private setIdentity(identity: Identity, signingIn = true): Identity {
     this.identity = identity;
     this.emit({ type: "identity", identity });
+    if (signingIn) {
+      for (const entry of [...this.pending]) {
+        this.emit({
+          type: "queued",
+          entry,
+          reason: this.joined.has(entry.channel) ? "unreachable" : "not-joined",
+        });
+      }
+    }
     return identity;
   }
 

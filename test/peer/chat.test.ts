@@ -72,20 +72,30 @@ describe("peer chat", () => {
     );
   });
 
-  test("peer - sending to a channel not joined yet joins it first", async () => {
+  test("peer - a message to a channel not joined yet waits in the outbox and goes out once on join", async () => {
     const owner = await peer();
     await owner.signUp("nora", TEST_PASSWORD);
     await owner.host("drop-in");
     const visitor = await peer();
+    const log = new EventLog(visitor);
     await visitor.signUp("quinn", TEST_PASSWORD);
     const outcome = await visitor.send("drop-in", "hi, just arrived");
-    assert.equal(outcome.status, "delivered");
+    assert.deepEqual([outcome.status, outcome.reason], ["queued", "not-joined"]);
+    assert.deepEqual(visitor.joinedChannels(), []);
     assert.deepEqual(
-      visitor.joinedChannels().map((channel) => [channel.name, channel.state, channel.pending]),
-      [["drop-in", "online", 0]],
+      visitor.outbox().map((entry) => [entry.channel, entry.text]),
+      [["drop-in", "hi, just arrived"]],
     );
-    await assert.rejects(visitor.send("nowhere", "hello?"), { code: "NO_SUCH_CHANNEL" });
+    await visitor.join("drop-in");
+    await log.waitFor("delivered", (event) => event.msgId === outcome.msgId);
     assert.deepEqual(visitor.outbox(), []);
+    const page = await owner.history("drop-in", { before: 100 });
+    assert.deepEqual(
+      page.messages.map((message) => message.text),
+      ["hi, just arrived"],
+    );
+    await assert.rejects(visitor.send("bad name!", "hello?"), { code: "BAD_REQUEST" });
+    await assert.rejects(visitor.send("nowhere", "  "), { code: "EMPTY_TEXT" });
   });
 
   test("peer - a guest reads a channel but sending fails with GUEST_READ_ONLY", async () => {

@@ -142,4 +142,87 @@ describe("peer outbox", () => {
       ],
     );
   });
+
+  test("peer - messages written before joining survive a restart and are delivered once, in order, on join", async () => {
+    const owner = await peer();
+    await owner.signUp("paula", TEST_PASSWORD);
+    await owner.host("later");
+    let sender = await peer();
+    await sender.signUp("pete", TEST_PASSWORD);
+    for (const text of ["one", "two"]) {
+      assert.equal((await sender.send("later", text)).reason, "not-joined");
+    }
+    await closePeer(sender);
+
+    sender = await peer();
+    const log = new EventLog(sender);
+    await sender.resume("pete");
+    assert.deepEqual(
+      log.of("queued").map((event) => [event.entry.text, event.reason]),
+      [
+        ["one", "not-joined"],
+        ["two", "not-joined"],
+      ],
+    );
+    await sender.join("later");
+    await log.waitForCount("delivered", 2);
+    assert.deepEqual(sender.outbox(), []);
+    const page = await owner.history("later", { before: 100 });
+    assert.deepEqual(
+      page.messages.map((message) => [message.from, message.text]),
+      [
+        ["pete", "one"],
+        ["pete", "two"],
+      ],
+    );
+  });
+
+  test("peer - a pending message can be cancelled; one of an online channel cannot", async () => {
+    const owner = await peer();
+    await owner.signUp("carla", TEST_PASSWORD);
+    await owner.host("cancels");
+    const sender = await peer();
+    const log = new EventLog(sender);
+    await sender.signUp("colin", TEST_PASSWORD);
+    const kept = await sender.send("cancels", "keep me");
+    const cancelled = await sender.send("cancels", "forget me");
+    await sender.cancelPending(cancelled.msgId);
+    const dropped = await log.waitFor("dropped");
+    assert.deepEqual(
+      [dropped.msgId, dropped.reason, dropped.code],
+      [cancelled.msgId, "cancelled", "CANCELLED"],
+    );
+    await assert.rejects(sender.cancelPending(cancelled.msgId), { code: "BAD_REQUEST" });
+    await sender.join("cancels");
+    await log.waitFor("delivered", (event) => event.msgId === kept.msgId);
+    const page = await owner.history("cancels", { before: 100 });
+    assert.deepEqual(
+      page.messages.map((message) => message.text),
+      ["keep me"],
+    );
+  });
+
+  test("peer - each message's events come in the stated order: queued, then delivered, then the host's copy", async () => {
+    const owner = await peer();
+    await owner.signUp("olga", TEST_PASSWORD);
+    await owner.host("order");
+    const sender = await peer();
+    const log = new EventLog(sender);
+    await sender.signUp("oscar", TEST_PASSWORD);
+    await sender.join("order");
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i += 1) sent.push((await sender.send("order", `m${i}`)).msgId);
+    await log.waitForCount("message", 20, (event) => event.own);
+    for (const msgId of sent) {
+      const story = log.events
+        .filter(
+          (event) =>
+            (event.type === "queued" && event.entry.msgId === msgId) ||
+            ((event.type === "delivered" || event.type === "dropped") && event.msgId === msgId) ||
+            (event.type === "message" && event.message.msgId === msgId),
+        )
+        .map((event) => event.type);
+      assert.deepEqual(story, ["queued", "delivered", "message"], `events of ${msgId}`);
+    }
+  });
 });

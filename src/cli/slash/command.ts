@@ -16,6 +16,8 @@ export interface SlashContext {
   readSecret(question: string): Promise<string>;
   /** Channel names last seen in the directory (for completion). */
   rememberDirectory(channels: readonly string[]): void;
+  /** Channel names last seen in the directory. */
+  listedChannels(): ReadonlySet<string>;
   /** Ends the shell once the current command returns. */
   requestExit(): void;
 }

@@ -13,6 +13,7 @@ import { joinCommand } from "./join.js";
 import { listCommand } from "./list.js";
 import { moderateCommand } from "./moderate.js";
 import { onlineCommand } from "./online.js";
+import { outboxCommand } from "./outbox.js";
 import { refreshCommand } from "./refresh.js";
 import { retrieveCommand } from "./retrieve.js";
 import { sendCommand } from "./send.js";
@@ -30,6 +31,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   switchCommand,
   connectedCommand,
   sendCommand,
+  outboxCommand,
   retrieveCommand,
   refreshCommand,
   disconnectCommand,

@@ -4,7 +4,7 @@ import type {
   JoinedChannel,
   OutboxEntry,
   PeerEvent,
-  SendOutcome,
+  QueueReason,
 } from "../../api/index.js";
 import type { ChatMessage } from "../../protocol/host-schemas.js";
 import type { ChannelListing } from "../../protocol/tracker-schemas.js";
@@ -29,6 +29,11 @@ export interface ChannelView {
   unread: number;
 }
 
+/** An outbox entry not yet acknowledged, and where it waits (see `QueueReason`). */
+export interface PendingMessage extends OutboxEntry {
+  reason: QueueReason;
+}
+
 export interface Toast {
   id: number;
   level: "info" | "warn" | "error";
@@ -44,8 +49,8 @@ export interface AppState {
   directory: ChannelListing[];
   channels: ChannelView[];
   hosted: HostedChannel[];
-  /** Outbox entries not yet acknowledged by their channel's host. */
-  pending: OutboxEntry[];
+  /** Outbox entries not yet acknowledged by their channel's host, as the `queued` events told them. */
+  pending: PendingMessage[];
   screen: Screen;
   toasts: Toast[];
   nextToastId: number;
@@ -58,7 +63,6 @@ export type Action =
   | { type: "navigate"; screen: Screen }
   | { type: "older"; channel: string; messages: ChatMessage[] }
   | { type: "joinedChannel"; channel: JoinedChannel }
-  | { type: "sent"; channel: string; text: string; outcome: SendOutcome }
   | { type: "directory"; channels: ChannelListing[] }
   | { type: "hostedChannel"; channel: HostedChannel }
   | { type: "invisible"; invisible: boolean }
@@ -100,6 +104,11 @@ export function mergeMessages(existing: ChatMessage[], incoming: ChatMessage[]):
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** Pending messages of channels not joined: they go out when the user joins. */
+export function pendingNotJoined(state: AppState): PendingMessage[] {
+  return state.pending.filter((entry) => entry.reason === "not-joined");
+}
+
 /** Whether older messages exist than those loaded: seqs count up from 1 without gaps. */
 export function hasOlder(channel: ChannelView): boolean {
   const oldest = channel.messages[0]?.seq ?? channel.info.latestSeq + 1;
@@ -110,7 +119,7 @@ export function isViewing(state: AppState, channel: string): boolean {
   return state.screen.name === "chat" && state.screen.channel === channel;
 }
 
-export function pendingFor(state: AppState, channel: string): OutboxEntry[] {
+export function pendingFor(state: AppState, channel: string): PendingMessage[] {
   return state.pending.filter((entry) => entry.channel === channel).sort((a, b) => a.position - b.position);
 }
 
@@ -154,14 +163,10 @@ function upsertHosted(state: AppState, hosted: HostedChannel): AppState {
   return { ...state, hosted: [...others, hosted].sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
-function addPending(state: AppState, entry: OutboxEntry): AppState {
-  if (state.pending.some((known) => known.msgId === entry.msgId && known.channel === entry.channel))
-    return state;
-  // An entry whose message already arrived (events can overtake a reply) is not pending any more.
-  const me = state.identity?.username;
-  const channel = state.channels.find((joined) => joined.info.name === entry.channel);
-  if (channel?.messages.some((message) => message.msgId === entry.msgId && message.from === me)) return state;
-  return { ...state, pending: [...state.pending, entry] };
+/** A `queued` event: a new pending message, or a known one whose reason changed. */
+function queue(state: AppState, entry: OutboxEntry, reason: QueueReason): AppState {
+  const others = state.pending.filter((known) => known.msgId !== entry.msgId);
+  return { ...state, pending: [...others, { ...entry, reason }] };
 }
 
 /** An acknowledged outbox entry becomes a normal message at once; the host's copy replaces it. */
@@ -226,12 +231,7 @@ function applyEvent(state: AppState, event: PeerEvent): AppState {
       }));
     case "message": {
       const { message } = event;
-      const pending = event.own
-        ? state.pending.filter(
-            (entry) => !(entry.channel === message.channel && entry.msgId === message.msgId),
-          )
-        : state.pending;
-      return updateChannel({ ...state, pending }, message.channel, (channel) => {
+      return updateChannel(state, message.channel, (channel) => {
         const isNew = !channel.messages.some((known) => known.seq === message.seq);
         const unread =
           isNew && !event.own && !isViewing(state, message.channel) ? channel.unread + 1 : channel.unread;
@@ -244,12 +244,13 @@ function applyEvent(state: AppState, event: PeerEvent): AppState {
       });
     }
     case "queued":
-      return addPending(state, event.entry);
+      return queue(state, event.entry, event.reason);
     case "delivered":
       return deliver(state, event.channel, event.msgId, event.seq);
     case "dropped":
       // No toast here: the send call waiting for this entry shows its error, and for an entry no
-      // call waits for the peer follows with one notice per refusal, so each refusal shows once.
+      // call waits for the peer follows with one notice per refusal, so each refusal shows once;
+      // a cancelled one was the user's own doing.
       return {
         ...state,
         pending: state.pending.filter(
@@ -320,7 +321,13 @@ export function reduce(state: AppState, action: Action): AppState {
         directory: snapshot.directory,
         channels,
         hosted: [...snapshot.hosted].sort((a, b) => a.name.localeCompare(b.name)),
-        pending: snapshot.outbox,
+        // Until the next `queued` event says otherwise, an entry waits for its channel to be joined or reached.
+        pending: snapshot.outbox.map((entry) => ({
+          ...entry,
+          reason: channels.some((channel) => channel.info.name === entry.channel)
+            ? "unreachable"
+            : "not-joined",
+        })),
         screen: screenStillValid ? screen : { name: "directory" },
       };
     }
@@ -339,28 +346,6 @@ export function reduce(state: AppState, action: Action): AppState {
       }));
     case "joinedChannel":
       return upsertChannel(state, action.channel, []);
-    case "sent": {
-      const { outcome } = action;
-      if (outcome.status === "queued") {
-        const position = Math.max(0, ...pendingFor(state, action.channel).map((entry) => entry.position)) + 1;
-        return addPending(state, {
-          channel: action.channel,
-          msgId: outcome.msgId,
-          text: action.text,
-          sentAt: new Date().toISOString(),
-          position,
-        });
-      }
-      if (outcome.seq === undefined) return state;
-      const withEntry = addPending(state, {
-        channel: action.channel,
-        msgId: outcome.msgId,
-        text: action.text,
-        sentAt: new Date().toISOString(),
-        position: 0,
-      });
-      return deliver(withEntry, action.channel, outcome.msgId, outcome.seq);
-    }
     case "directory":
       return { ...state, directory: action.channels };
     case "hostedChannel":

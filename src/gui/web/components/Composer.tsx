@@ -3,7 +3,7 @@ import { useApp } from "../context.js";
 import { useRequest } from "../use-request.js";
 
 export function Composer({ channel, disabledReason }: { channel: string; disabledReason: string | null }) {
-  const { call, dispatch } = useApp();
+  const { call } = useApp();
   const { run } = useRequest();
   const [text, setText] = useState("");
   /** The sends in flight, chained so that messages typed quickly go out in the order typed. */
@@ -16,12 +16,9 @@ export function Composer({ channel, disabledReason }: { channel: string; disable
     // The box empties at once so the next message can be typed; a refused text comes back.
     setText("");
     sending.current = sending.current.then(async () => {
+      // The message itself shows from the peer's events (pending, then delivered).
       const outcome = await run(() => call("send", { channel, text: sent }));
-      if (outcome === undefined) {
-        setText((current) => (current === "" ? sent : current));
-        return;
-      }
-      dispatch({ type: "sent", channel, text: sent, outcome });
+      if (outcome === undefined) setText((current) => (current === "" ? sent : current));
     });
   }
 

@@ -1,15 +1,19 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useApp } from "../context.js";
 import { useRequest } from "../use-request.js";
+import { Composer } from "./Composer.js";
 import { Diagnostics } from "./Diagnostics.js";
 import { HostForm } from "./HostForm.js";
 import { OnlineUsers } from "./OnlineUsers.js";
+import { NotJoinedOutbox } from "./PendingMessages.js";
 
 export function DirectoryScreen() {
   const { state, call, dispatch } = useApp();
   const refresh = useRequest();
   const joining = useRequest();
   const refreshDirectory = refresh.run;
+  /** The channel not joined yet that the user is writing to: the message waits until they join. */
+  const [draft, setDraft] = useState<string | null>(null);
 
   useEffect(() => {
     void refreshDirectory(async () =>
@@ -89,15 +93,26 @@ export function DirectoryScreen() {
                         Open
                       </button>
                     ) : (
-                      <button
-                        type="button"
-                        className="primary"
-                        aria-label={`Join #${listing.name}`}
-                        disabled={joining.busy}
-                        onClick={() => void join(listing.name)}
-                      >
-                        Join
-                      </button>
+                      <>
+                        <button
+                          type="button"
+                          className="primary"
+                          aria-label={`Join #${listing.name}`}
+                          disabled={joining.busy}
+                          onClick={() => void join(listing.name)}
+                        >
+                          Join
+                        </button>
+                        {state.identity?.role === "user" && (
+                          <button
+                            type="button"
+                            aria-label={`Message #${listing.name} before joining`}
+                            onClick={() => setDraft(listing.name)}
+                          >
+                            Message
+                          </button>
+                        )}
+                      </>
                     )}
                   </td>
                 </tr>
@@ -106,6 +121,19 @@ export function DirectoryScreen() {
           </table>
         </div>
       )}
+      {draft !== null && !joinedNames.has(draft) && (
+        <section className="card draft" aria-labelledby="draft-heading">
+          <div className="screen-header">
+            <h2 id="draft-heading">Message #{draft} before joining</h2>
+            <button type="button" onClick={() => setDraft(null)}>
+              Close
+            </button>
+          </div>
+          <p className="hint">It waits in your outbox and is delivered when you join #{draft}.</p>
+          <Composer channel={draft} disabledReason={null} />
+        </section>
+      )}
+      <NotJoinedOutbox />
       <div className="directory-panels">
         <HostForm />
         <OnlineUsers />

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
-import type { OutboxEntry } from "../../../api/index.js";
 import { useApp } from "../context.js";
 import { formatTime } from "../format.js";
-import { type ChannelView, hasOlder } from "../state.js";
+import { type ChannelView, hasOlder, type PendingMessage } from "../state.js";
 import { useRequest } from "../use-request.js";
+import { CancelPending, pendingLabel } from "./PendingMessages.js";
 
 /** Distance from the top, in pixels, at which older history starts loading. */
 const LOAD_OLDER_THRESHOLD_PX = 48;
@@ -12,7 +12,7 @@ const STICK_TO_BOTTOM_PX = 64;
 
 interface Props {
   channel: ChannelView;
-  pending: OutboxEntry[];
+  pending: PendingMessage[];
   me: string;
 }
 
@@ -110,7 +110,8 @@ export function MessageList({ channel, pending, me }: Props) {
           <li key={`pending-${entry.msgId}`} className="message own pending" data-msg-id={entry.msgId}>
             <div className="message-meta">
               <span className="from">You</span>
-              <span className="pending-label">pending: not delivered yet</span>
+              <span className="pending-label">{pendingLabel(entry)}</span>
+              <CancelPending entry={entry} />
             </div>
             <p className="text">{entry.text}</p>
           </li>

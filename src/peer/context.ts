@@ -1,0 +1,75 @@
+import type { PeerEvent } from "../api/index.js";
+import type { ChannelLink, ChannelLinkContext } from "../client/channel-link.js";
+import type { ClientStore } from "../client/client-store.js";
+import type { HostSessionPool } from "../client/host-session.js";
+import type { TrackerSession } from "../client/tracker-session.js";
+import type { ChannelHost } from "../host/channel-host.js";
+import type { HostLimits } from "../host/limits.js";
+import { wireError } from "../protocol/errors.js";
+import { CHANNEL_PATTERN } from "../protocol/names.js";
+import type { Address, Role } from "../protocol/tracker-schemas.js";
+import type { BackoffOptions } from "../util/backoff.js";
+import type { Logger } from "../util/logger.js";
+import type { InstanceLock } from "./instance-lock.js";
+
+export interface PeerOptions {
+  tracker: Address;
+  /** Per-user state lives in `<dataDir>/<username lowercased>/`: client.db, host.db, session.json. */
+  dataDir: string;
+  /**
+   * Where this peer's hosted channels listen (default 127.0.0.1, port 0: the port of the previous
+   * run when it is free, else one the OS picks).
+   */
+  hostListen?: Address;
+  /** Delays between reconnect attempts to the tracker and to hosts. */
+  backoff?: BackoffOptions;
+  /** How long a request waits for its response, and for the tracker to be reachable (default 10 s). */
+  requestTimeoutMs?: number;
+  /**
+   * How long `resume` waits for an unreachable tracker before it starts offline with the saved,
+   * unexpired ticket (default: `requestTimeoutMs`). Time the tracker has already been out of reach counts.
+   */
+  offlineAfterMs?: number;
+  /** Fraction of the ticket's remaining lifetime after which it is renewed (default 0.5). */
+  ticketRenewFraction?: number;
+  /** Earliest a ticket renewal runs after the last one (default 1 s). */
+  ticketRenewMinDelayMs?: number;
+  logger?: Logger;
+  hostLimits?: Partial<HostLimits>;
+}
+
+/** Everything that belongs to the signed-in user, opened at sign-in and closed at sign-out. */
+export interface UserState {
+  username: string;
+  role: Role;
+  dir: string;
+  /** Keeps a second peer off this user directory while this one is signed in. */
+  lock: InstanceLock;
+  store: ClientStore;
+  links: Map<string, ChannelLink>;
+  /** Links opened by a `join` that has not settled: a refusal is that call's error, not a `left` event. */
+  joining: Set<ChannelLink>;
+  linkContext: ChannelLinkContext;
+  channelHost?: ChannelHost;
+  hostStarting?: Promise<ChannelHost>;
+}
+
+/** What the facade's parts share: the options, the connections, the event stream and the signed-in user. */
+export interface PeerContext {
+  readonly options: PeerOptions;
+  readonly logger: Logger;
+  readonly tracker: TrackerSession;
+  readonly pool: HostSessionPool;
+  emit(event: PeerEvent): void;
+  /** The signed-in user's state; undefined while nobody is signed in. */
+  user(): UserState | undefined;
+  /** The signed-in user's state, else a `NOT_SIGNED_IN` error (or a plain one once the peer is closed). */
+  requireUser(): UserState;
+}
+
+export function checkChannelName(channel: string): string {
+  if (!CHANNEL_PATTERN.test(channel)) {
+    throw wireError("BAD_REQUEST", "channel name must match ^[A-Za-z0-9_.-]{1,64}$");
+  }
+  return channel;
+}
