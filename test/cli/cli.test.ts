@@ -124,6 +124,38 @@ describe("cli end to end", () => {
     assert.deepEqual(await carol.waitForExit(), { code: 0, signal: null });
   });
 
+  test("cli - /send before /join keeps the message pending, across a restart, and /join delivers it once", async () => {
+    const first = peer("dave");
+    first.send("/send first hello before joining");
+    await first.waitForLine(/^\[first\] \d\d:\d\d dave \(you\): hello before joining \(pending\)$/);
+    await first.waitForLine(/^pending: join first to deliver$/);
+    first.send("/send first drop me");
+    first.send("/outbox");
+    await first.waitForLine(/^2\s+first\s+not joined\s+\d\d:\d\d\s+drop me$/);
+    first.send("/outbox drop 2");
+    await first.waitForLine(/^\[first\] cancelled: drop me$/);
+    first.send("/connected");
+    await first.waitForLine(/^\s+first\s+not joined\s+1\s*$/);
+    first.endInput();
+    assert.deepEqual(await first.waitForExit(), { code: 0, signal: null });
+
+    const from = alice.stdoutLines.length;
+    const again = peer("dave");
+    again.send("/outbox");
+    await again.waitForLine(/^1\s+first\s+not joined\s+\d\d:\d\d\s+hello before joining$/);
+    again.send("/join first");
+    await again.waitForLine(/^\[first\] delivered #\d+: hello before joining$/);
+    again.send("after joining");
+    await alice.waitForLine(MESSAGE_LINE("dave", "after joining"), { from });
+    const seen = alice.stdoutLines.slice(from).filter((line) => / dave: /.test(line));
+    assert.equal(seen.length, 2, seen.join("\n"));
+    assert.match(seen[0] ?? "", MESSAGE_LINE("dave", "hello before joining"));
+    again.send("/outbox");
+    await again.waitForLine(/^the outbox is empty$/);
+    again.endInput();
+    assert.deepEqual(await again.waitForExit(), { code: 0, signal: null });
+  });
+
   test("cli - a headless peer with no saved session and no GUI exits 1 with NOT_SIGNED_IN", async () => {
     const lonely = hychat("peer", "--tracker", tracker, "--headless", "--data-dir", join(HOME, "nobody"));
     assert.deepEqual(await lonely.waitForExit(), { code: 1, signal: null });
