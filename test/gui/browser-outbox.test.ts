@@ -88,6 +88,35 @@ describe("gui browser: outbox and access", { skip: browserSkipReason() }, () => 
     );
   });
 
+  test("gui - a message written before joining waits, can be cancelled, and the rest goes out on join", async () => {
+    const owner = dave?.peer;
+    if (owner === undefined) throw new Error("dave is not running");
+    await owner.host("later");
+    await erinPage.getByRole("button", { name: "Channel directory" }).click();
+    await erinPage.getByRole("button", { name: "Write to #later before joining" }).click();
+    await sendMessage(erinPage, "later", "keep this");
+    await sendMessage(erinPage, "later", "cancel this");
+    const waiting = erinPage.getByRole("region", { name: "Waiting for you to join" });
+    await waiting.locator("li", { hasText: "keep this" }).waitFor();
+    await waiting.locator("li", { hasText: "cancel this" }).waitFor();
+    await screenshot(erinPage, "directory-pending");
+    await erinPage.getByRole("button", { name: "Cancel pending message: cancel this" }).click();
+    await waiting.locator("li", { hasText: "cancel this" }).waitFor({ state: "detached" });
+    assert.deepEqual(
+      erin.peer.outbox().map((entry) => entry.text),
+      ["keep this"],
+    );
+
+    await erinPage.getByRole("button", { name: "Join #later" }).click();
+    await deliveredMessage(erinPage, "later", "keep this").waitFor();
+    await waiting.waitFor({ state: "detached" });
+    const history = await owner.history("later", { before: 100 });
+    assert.deepEqual(
+      history.messages.map((message) => [message.from, message.text]),
+      [["erin", "keep this"]],
+    );
+  });
+
   test("gui - older history loads when scrolling to the top", async () => {
     const owner = dave?.peer;
     if (owner === undefined) throw new Error("dave is not running");

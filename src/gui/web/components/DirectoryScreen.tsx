@@ -106,10 +106,10 @@ export function DirectoryScreen() {
                         {state.identity?.role === "user" && (
                           <button
                             type="button"
-                            aria-label={`Message #${listing.name} before joining`}
+                            aria-label={`Write to #${listing.name} before joining`}
                             onClick={() => setDraft(listing.name)}
                           >
-                            Message
+                            Write
                           </button>
                         )}
                       </>
@@ -124,7 +124,7 @@ export function DirectoryScreen() {
       {draft !== null && !joinedNames.has(draft) && (
         <section className="card draft" aria-labelledby="draft-heading">
           <div className="screen-header">
-            <h2 id="draft-heading">Message #{draft} before joining</h2>
+            <h2 id="draft-heading">Write to #{draft} before joining</h2>
             <button type="button" onClick={() => setDraft(null)}>
               Close
             </button>
