@@ -73,7 +73,8 @@ describe("gui browser: chat", { skip: browserSkipReason() }, () => {
       "No",
       "Online",
       "1",
-      "Join",
+      // Join, and Write to send before joining.
+      "JoinWrite",
     ]);
     await screenshot(bob, "directory");
     await joinChannel(bob, "lobby");
