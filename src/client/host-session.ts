@@ -2,9 +2,9 @@ import { Connection } from "../protocol/connection.js";
 import { ConnectionError } from "../protocol/errors.js";
 import type { EventFrame } from "../protocol/frames.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "../transport/dial.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "./dial.js";
 import { type HostEvent, parseHostEvent } from "./host-replies.js";
 
 export interface HostSessionOptions {

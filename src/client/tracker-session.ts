@@ -10,9 +10,9 @@ import type {
   TrackerOkBodies,
   TrackerRequestBodies,
 } from "../protocol/tracker-schemas.js";
+import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "../transport/dial.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "./dial.js";
 
 export interface TrackerSessionOptions {
   address: Address;

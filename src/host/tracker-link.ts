@@ -1,7 +1,7 @@
-import { dial } from "../client/dial.js";
 import { Connection } from "../protocol/connection.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import type { Address, View } from "../protocol/tracker-schemas.js";
+import { dial } from "../transport/dial.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import type { TrackerKey } from "./history-store.js";

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   TOO_MANY_CONNECTIONS: "SERVER_ERROR",
   INTERNAL_ERROR: "SERVER_ERROR",
   SHUTTING_DOWN: "SERVER_ERROR",
+  UNSUPPORTED_VERSION: "REQUEST_ERROR",
   // accounts and identity
   USERNAME_TAKEN: "REQUEST_ERROR",
   INVALID_USERNAME: "REQUEST_ERROR",
@@ -47,7 +48,13 @@ export const REMOVAL_CODES = ["PRIVATE_CHANNEL", "REVOKED", "CHANNEL_CLOSED"] as
 export type RemovalCode = (typeof REMOVAL_CODES)[number];
 
 /** Codes a client raises locally, never sent on the wire. */
-export const LOCAL_CODES = ["TIMEOUT", "CONNECTION_CLOSED", "DATA_DIR_IN_USE", "CANCELLED"] as const;
+export const LOCAL_CODES = [
+  "TIMEOUT",
+  "CONNECTION_CLOSED",
+  "DATA_DIR_IN_USE",
+  "CANCELLED",
+  "BAD_REPLY",
+] as const;
 export type LocalCode = (typeof LOCAL_CODES)[number];
 
 export function isErrorCode(code: string): code is ErrorCode {

@@ -22,6 +22,16 @@ export interface ConnectionOptions {
   maxQueuedBytes?: number;
   /** How long the write buffer may stay over its high-water mark before the peer counts as stalled (default 30 s). */
   drainTimeoutMs?: number;
+  /**
+   * After this long with nothing received, this side sends `PING` (default 10 s; 0 turns heartbeats
+   * off). Anything received, not just the answer, proves the other side alive.
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * Quiet intervals in a row, each answered by a `PING` that brought nothing back, after which the
+   * link counts as dead and is destroyed (default 2: a dead link is found within 40 s by default).
+   */
+  heartbeatMisses?: number;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: Required<ConnectionOptions> = {
@@ -29,6 +39,8 @@ export const DEFAULT_CONNECTION_OPTIONS: Required<ConnectionOptions> = {
   requestTimeoutMs: 10_000,
   maxQueuedBytes: 8 * 1024 * 1024,
   drainTimeoutMs: 30_000,
+  heartbeatIntervalMs: 10_000,
+  heartbeatMisses: 2,
 };
 
 /** How long a closed connection waits for the other side to finish before it is destroyed. */
@@ -60,6 +72,10 @@ export class Connection {
   private closeTimer: NodeJS.Timeout | undefined;
   private closeError: Error | undefined;
   private isClosed = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Set by every chunk received; the heartbeat clears it once per interval. */
+  private heardSinceTick = true;
+  private quietTicks = 0;
 
   constructor(stream: Duplex, handlers: ConnectionHandlers, options: ConnectionOptions = {}) {
     this.stream = stream;
@@ -79,6 +95,7 @@ export class Connection {
       this.options.maxFrameBytes,
     );
     stream.on("data", (chunk: Buffer) => {
+      this.heardSinceTick = true;
       // A handler that throws is a bug on this side: drop this connection, never the process.
       try {
         this.framer.push(chunk);
@@ -95,6 +112,10 @@ export class Connection {
       // The other side finished sending; finish our side too so the socket closes.
       if (!this.stream.writableEnded) this.stream.end();
     });
+    if (this.options.heartbeatIntervalMs > 0) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs);
+      this.heartbeatTimer.unref();
+    }
   }
 
   get closed(): boolean {
@@ -175,6 +196,30 @@ export class Connection {
     this.finish();
   }
 
+  /**
+   * Once per interval: a link that brought nothing is asked for a `PING`; one that stayed quiet for
+   * `heartbeatMisses` intervals after that is dead (a peer asleep, a NAT mapping gone), so it is
+   * destroyed and the usual closed-link path follows, instead of waiting for the kernel's timeout.
+   */
+  private heartbeat(): void {
+    if (this.heardSinceTick) {
+      this.heardSinceTick = false;
+      this.quietTicks = 0;
+      return;
+    }
+    if (this.quietTicks >= this.options.heartbeatMisses) {
+      this.destroy(
+        new ConnectionError(
+          "TIMEOUT",
+          `no answer to ${this.quietTicks} heartbeats (${this.options.heartbeatIntervalMs} ms apart)`,
+        ),
+      );
+      return;
+    }
+    this.quietTicks += 1;
+    this.request("PING", {}, { timeoutMs: this.options.heartbeatIntervalMs }).catch(() => undefined);
+  }
+
   private handleLine(line: string): void {
     const parsed = parseFrame(line);
     if (!parsed.ok) {
@@ -196,6 +241,11 @@ export class Connection {
         return;
       case "request":
         if (this.handlers.onRequest === undefined) {
+          // The other side's heartbeat: a side that takes no requests still shows it is alive.
+          if (frame.command === "PING") {
+            this.reply(frame.id, "OK", { time: new Date().toISOString() });
+            return;
+          }
           this.reply(frame.id, "REQUEST_ERROR", {
             code: "UNKNOWN_COMMAND",
             message: `this side accepts no requests (${frame.command})`,
@@ -217,6 +267,7 @@ export class Connection {
     if (this.isClosed) return;
     this.isClosed = true;
     this.clearDrainTimer();
+    clearInterval(this.heartbeatTimer);
     clearTimeout(this.closeTimer);
     this.pending.rejectAll(
       new ConnectionError("CONNECTION_CLOSED", "connection closed", { cause: this.closeError }),

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import type { RemovalCode } from "./codes.js";
+import { REMOVAL_CODES } from "./codes.js";
+import { helloBodySchema, helloReplySchema } from "./hello.js";
 import { anyUsernameSchema, channelNameSchema, msgIdSchema } from "./names.js";
-import { type Role, type View, viewSchema } from "./tracker-schemas.js";
+import { roleSchema, viewSchema } from "./tracker-schemas.js";
 
 /** Request bodies and OK bodies of a channel host's commands (docs/protocol.md, "Host commands"). */
 
@@ -14,6 +15,7 @@ const sentAt = z.string().max(64).nullable().optional();
 const text = z.string();
 
 export const hostBodySchemas = {
+  HELLO: helloBodySchema,
   CONNECT: z.object({
     channel: channelNameSchema,
     ticket: z.string().min(1).max(4096),
@@ -44,69 +46,91 @@ export const hostBodySchemas = {
 
 export type HostCommand = keyof typeof hostBodySchemas;
 
-/** A stored message, the same flat shape in history pages and `MESSAGE` events. */
-export interface ChatMessage {
-  channel: string;
-  seq: number;
-  msgId: string;
-  from: string;
-  text: string;
-  ts: string;
-  sentAt: string | null;
-}
+const time = z.string().max(64);
+const memberSchema = z.object({
+  username: anyUsernameSchema,
+  role: roleSchema,
+  invisible: z.boolean().optional(),
+});
+export type MemberInfo = z.infer<typeof memberSchema>;
 
-export interface MemberInfo {
-  username: string;
-  role: Role;
-  invisible?: boolean;
-}
+/**
+ * A stored message, the same flat shape in history pages and `MESSAGE` events. A host is another
+ * user's machine, so every field is checked against the protocol's rules before a client uses it.
+ */
+export const chatMessageSchema = z.object({
+  channel: channelNameSchema,
+  seq: z.number().int().min(1),
+  msgId: msgIdSchema,
+  from: anyUsernameSchema,
+  // At most 4000 code points, each at most two UTF-16 units.
+  text: z.string().max(8000),
+  ts: time,
+  sentAt: time.nullish().transform((value) => value ?? null),
+});
+export type ChatMessage = z.output<typeof chatMessageSchema>;
 
-export interface SendResult {
-  seq: number;
-  ts: string;
-  duplicate: boolean;
-}
+const sendResultSchema = z.object({ seq: z.number().int().min(1), ts: time, duplicate: z.boolean() });
+export type SendResult = z.infer<typeof sendResultSchema>;
+const empty = z.object({});
 
-export interface HostOkBodies {
-  CONNECT: {
-    channel: string;
-    owner: string;
-    view: View;
-    moderated: boolean;
-    role: Role;
-    members: MemberInfo[];
-    history: ChatMessage[];
-    latestSeq: number;
-    hasMore: boolean;
-  };
-  DISCONNECT: Record<string, never>;
-  MESSAGE: SendResult;
-  CACHE: { results: (SendResult & { msgId: string })[] };
-  HISTORY: { messages: ChatMessage[]; hasMore: boolean };
-  VIEW: { view: View; moderated: boolean };
-  AUTHORIZE: { authorized: string[] };
-  INVISIBLE: { invisible: boolean };
-  RET_INFO: {
-    channel: string;
-    owner: string;
-    view: View;
-    moderated: boolean;
-    members: MemberInfo[];
-    latestSeq: number;
+/** The OK body of every host command, declared once: hosts send it, clients check it. */
+export const hostReplySchemas = {
+  HELLO: helloReplySchema,
+  CONNECT: z.object({
+    channel: channelNameSchema,
+    owner: anyUsernameSchema,
+    view: viewSchema,
+    moderated: z.boolean(),
+    role: roleSchema,
+    members: z.array(memberSchema),
+    history: z.array(chatMessageSchema),
+    latestSeq: seq,
+    hasMore: z.boolean(),
+  }),
+  DISCONNECT: empty,
+  MESSAGE: sendResultSchema,
+  CACHE: z.object({ results: z.array(sendResultSchema.extend({ msgId: msgIdSchema })) }),
+  HISTORY: z.object({ messages: z.array(chatMessageSchema), hasMore: z.boolean() }),
+  VIEW: z.object({ view: viewSchema, moderated: z.boolean() }),
+  AUTHORIZE: z.object({ authorized: z.array(anyUsernameSchema) }),
+  INVISIBLE: z.object({ invisible: z.boolean() }),
+  RET_INFO: z.object({
+    channel: channelNameSchema,
+    owner: anyUsernameSchema,
+    view: viewSchema,
+    moderated: z.boolean(),
+    members: z.array(memberSchema),
+    latestSeq: seq,
     /** Owner only from here on. */
-    authorized?: string[];
-    storedCount?: number;
-    queuedBytes?: number;
-    uptimeS?: number;
-  };
-  PING: { time: string };
-}
+    authorized: z.array(anyUsernameSchema).optional(),
+    storedCount: z.number().int().optional(),
+    queuedBytes: z.number().optional(),
+    uptimeS: z.number().optional(),
+  }),
+  PING: z.object({ time }),
+} as const satisfies Record<HostCommand, z.ZodType>;
+
+export type HostOkBodies = { [C in HostCommand]: z.output<(typeof hostReplySchemas)[C]> };
 
 export type HostRequestBodies = { [C in HostCommand]: z.input<(typeof hostBodySchemas)[C]> };
 
-export interface HostEventBodies {
-  MESSAGE: ChatMessage;
-  PRESENCE: { channel: string; username: string; role: Role; status: "online" | "offline" };
-  CHANNEL: { channel: string; view: View; moderated: boolean };
-  REMOVED: { channel: string; code: RemovalCode };
-}
+/** Events a host sends to the connections that joined a channel. */
+export const hostEventSchemas = {
+  MESSAGE: chatMessageSchema,
+  PRESENCE: z.object({
+    channel: channelNameSchema,
+    username: anyUsernameSchema,
+    role: roleSchema,
+    status: z.enum(["online", "offline"]),
+  }),
+  CHANNEL: z.object({ channel: channelNameSchema, view: viewSchema, moderated: z.boolean() }),
+  REMOVED: z.object({ channel: channelNameSchema, code: z.enum(REMOVAL_CODES) }),
+} as const;
+
+export type HostEventBodies = {
+  [E in keyof typeof hostEventSchemas]: z.output<(typeof hostEventSchemas)[E]>;
+};
+
+/** What a link to a channel host speaks, for `ReconnectingClient`. */
+export const hostLinkSpec = { replies: hostReplySchemas, events: hostEventSchemas };

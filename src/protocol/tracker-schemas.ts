@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { channelNameSchema } from "./names.js";
+import { helloBodySchema, helloReplySchema } from "./hello.js";
+import { anyUsernameSchema, channelNameSchema } from "./names.js";
 
 /** Request bodies and OK bodies of the tracker's commands (docs/protocol.md, "Tracker commands"). */
 
@@ -12,6 +13,7 @@ export const viewSchema = z.enum(["public", "private"]);
 export type View = z.infer<typeof viewSchema>;
 
 export const trackerBodySchemas = {
+  HELLO: helloBodySchema,
   SIGNUP: credentials,
   SIGNIN: credentials,
   GUEST: z.object({ username: z.string().max(256).optional() }),
@@ -37,52 +39,91 @@ export const trackerBodySchemas = {
 } as const;
 
 export type TrackerCommand = keyof typeof trackerBodySchemas;
-export type Role = "user" | "guest";
 
-export interface Address {
-  host: string;
-  port: number;
-}
+export const roleSchema = z.enum(["user", "guest"]);
+export type Role = z.infer<typeof roleSchema>;
 
-export interface ChannelListing {
-  name: string;
-  owner: string;
-  view: View;
-  moderated: boolean;
-  online: boolean;
-  address: Address | null;
-  members: number;
-}
+export const addressSchema = z.object({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(0).max(65535),
+});
+export type Address = z.infer<typeof addressSchema>;
 
-export interface TrackerOkBodies {
-  SIGNUP: { username: string };
-  SIGNIN: { username: string; role: "user"; ticket: string; expiresAt: string; invisible: boolean };
-  GUEST: { username: string; role: "guest"; ticket: string; expiresAt: string };
-  /** `ticket` (a fresh one, same identity) is an additive extension of protocol version 1 (docs/protocol.md, "Ticket renewal"). */
-  RESUME: { username: string; role: Role; ticket: string; expiresAt: string };
-  RENEW: { ticket: string; expiresAt: string };
-  KEY: { algorithm: "Ed25519"; publicKey: string; issuer: string };
-  LIST: { channels: ChannelListing[] };
-  ONLINE: { users: { username: string; role: Role }[] };
-  HOST: { channel: string; publicKey: string; issuer: string };
-  UNHOST: Record<string, never>;
-  VIEW: Record<string, never>;
-  MEMBERS: Record<string, never>;
-  INVISIBLE: { invisible: boolean };
-  RET_INFO: {
-    version: string;
-    uptimeS: number;
-    users: number;
-    guestsOnline: number;
-    channels: number;
-    channelsOnline: number;
-    connections: number;
-  };
-  PING: { time: string };
-}
+export const channelListingSchema = z.object({
+  name: channelNameSchema,
+  owner: anyUsernameSchema,
+  view: viewSchema,
+  moderated: z.boolean(),
+  online: z.boolean(),
+  address: addressSchema.nullable(),
+  members: z.number().int().min(0),
+});
+export type ChannelListing = z.infer<typeof channelListingSchema>;
+
+const ticketGrant = { ticket: z.string().min(1).max(4096), expiresAt: z.string().max(64) };
+const trackerKey = { publicKey: z.string().min(1).max(1024), issuer: z.string().min(1).max(256) };
+const empty = z.object({});
+
+/**
+ * The OK body of every tracker command: what the tracker sends and what clients check before they
+ * act on an answer. Declared once; `TrackerOkBodies` is inferred from it.
+ */
+export const trackerReplySchemas = {
+  HELLO: helloReplySchema,
+  SIGNUP: z.object({ username: anyUsernameSchema }),
+  SIGNIN: z.object({
+    username: anyUsernameSchema,
+    role: z.literal("user"),
+    ...ticketGrant,
+    invisible: z.boolean(),
+  }),
+  GUEST: z.object({ username: anyUsernameSchema, role: z.literal("guest"), ...ticketGrant }),
+  /** `ticket` (a fresh one, same identity) is an additive extension of version 1. */
+  RESUME: z.object({ username: anyUsernameSchema, role: roleSchema, ...ticketGrant }),
+  RENEW: z.object(ticketGrant),
+  KEY: z.object({ algorithm: z.literal("Ed25519"), ...trackerKey }),
+  LIST: z.object({ channels: z.array(channelListingSchema) }),
+  ONLINE: z.object({ users: z.array(z.object({ username: anyUsernameSchema, role: roleSchema })) }),
+  HOST: z.object({ channel: channelNameSchema, ...trackerKey }),
+  UNHOST: empty,
+  VIEW: empty,
+  MEMBERS: empty,
+  INVISIBLE: z.object({ invisible: z.boolean() }),
+  RET_INFO: z.object({
+    version: z.string(),
+    uptimeS: z.number(),
+    users: z.number().int(),
+    guestsOnline: z.number().int(),
+    channels: z.number().int(),
+    channelsOnline: z.number().int(),
+    connections: z.number().int(),
+  }),
+  PING: z.object({ time: z.string() }),
+} as const satisfies Record<TrackerCommand, z.ZodType>;
+
+export type TrackerOkBodies = { [C in TrackerCommand]: z.output<(typeof trackerReplySchemas)[C]> };
 
 export type TrackerRequestBodies = { [C in TrackerCommand]: z.input<(typeof trackerBodySchemas)[C]> };
 
-export interface TrackerEventBodies {
-  CHANNELS: { channel: string; online: boolean; address: Address | null };
-}
+/**
+ * Events the tracker sends. `CHANNELS` carries the channel's listing after the change (null once it
+ * is removed), so a peer updates its directory without a `LIST`: one new channel would otherwise
+ * cost the tracker one `LIST` per online peer. A tracker of an earlier release sends neither field.
+ */
+export const trackerEventSchemas = {
+  CHANNELS: z.object({
+    channel: channelNameSchema,
+    online: z.boolean(),
+    address: addressSchema.nullable(),
+    /** True when the channel was unhosted: its name is free and it is no longer listed. */
+    removed: z.boolean().optional(),
+    listing: channelListingSchema.nullable().optional(),
+  }),
+} as const;
+
+export type TrackerEventBodies = {
+  [E in keyof typeof trackerEventSchemas]: z.output<(typeof trackerEventSchemas)[E]>;
+};
+
+/** What a tracker link speaks, for `ReconnectingClient`. */
+export const trackerLinkSpec = { replies: trackerReplySchemas, events: trackerEventSchemas };

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { type CommandHandler, Dispatcher } from "../protocol/dispatcher.js";
+import { helloCommand } from "../protocol/hello.js";
 import type { TrackerCommand, trackerBodySchemas } from "../protocol/tracker-schemas.js";
 import { guestCommand } from "./commands/guest.js";
 import { hostCommand } from "./commands/host.js";
@@ -26,6 +27,7 @@ type TrackerHandlers = {
 /** Every tracker command behind one dispatcher: validate, authorize, apply. */
 export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<PeerConnection> {
   const handlers: TrackerHandlers = {
+    HELLO: helloCommand<PeerConnection>("tracker"),
     SIGNUP: signupCommand(tracker),
     SIGNIN: signinCommand(tracker),
     GUEST: guestCommand(tracker),

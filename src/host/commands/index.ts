@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { CommandHandler } from "../../protocol/dispatcher.js";
+import { helloCommand } from "../../protocol/hello.js";
 import type { HostCommand } from "../../protocol/host-schemas.js";
 import type { HostContext } from "../context.js";
 import type { MemberConnection } from "../member-connection.js";
@@ -19,6 +20,7 @@ export function hostCommands(
   context: HostContext,
 ): Record<HostCommand, CommandHandler<MemberConnection, z.ZodType>> {
   return {
+    HELLO: helloCommand<MemberConnection>("host"),
     CONNECT: connectCommand(context),
     DISCONNECT: disconnectCommand(context),
     MESSAGE: messageCommand(context),
