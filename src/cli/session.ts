@@ -31,6 +31,8 @@ export interface SessionOptions {
   headless: boolean;
   gui: boolean;
   guiPort?: number;
+  /** Quiet time before a link sends `PING` (default 10 s). */
+  heartbeatIntervalMs?: number;
   logger: Logger;
   /** Lines shown before the first prompt. */
   hint?: readonly string[];
@@ -88,6 +90,9 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
       dataDir: options.dataDir,
       logger: options.logger,
       ...(options.hostListen === undefined ? {} : { hostListen: options.hostListen }),
+      ...(options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
     });
     peer = opened;
     const printer = new EventPrinter(out, {

@@ -1,15 +1,27 @@
 import type { JoinedChannel, LinkState, PeerEvent } from "../api/index.js";
 import type { RemovalCode } from "../protocol/codes.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
-import { type ChatMessage, MAX_PAGE, type MemberInfo } from "../protocol/host-schemas.js";
+import {
+  type ChatMessage,
+  type HostCommand,
+  type HostOkBodies,
+  type HostReply,
+  type HostRequestBodies,
+  MAX_PAGE,
+  type MemberInfo,
+} from "../protocol/host-schemas.js";
 import { nameKey } from "../protocol/names.js";
 import type { Address, Role, View } from "../protocol/tracker-schemas.js";
 import { addressKey } from "../transport/dial.js";
 import { type BackoffOptions, backoffDelay } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import type { ClientStore } from "./client-store.js";
-import { type HostEvent, parseConnectReply, parseHistoryReply } from "./host-replies.js";
-import type { HostChannelListener, HostSession, HostSessionPool } from "./host-session.js";
+import type {
+  HostChannelListener,
+  HostConnection,
+  HostConnectionPool,
+  HostEvent,
+} from "./host-connection.js";
 import { type FlushListener, OutboxFlusher } from "./outbox-flusher.js";
 
 /** Who this peer is toward hosts, while signed in. */
@@ -21,7 +33,7 @@ export interface LinkIdentity {
 }
 
 export interface ChannelLinkContext {
-  pool: HostSessionPool;
+  pool: HostConnectionPool;
   store: ClientStore;
   logger: Logger;
   backoff?: BackoffOptions;
@@ -59,7 +71,7 @@ export class ChannelLink implements HostChannelListener {
   private unread: number;
   /** Lowest seq seen since this link opened: where `history()` pages back from. */
   private oldestSeq: number | undefined;
-  private session: HostSession | undefined;
+  private session: HostConnection | undefined;
   private attempt = 0;
   private joining = false;
   private buffered: HostEvent[] = [];
@@ -162,7 +174,7 @@ export class ChannelLink implements HostChannelListener {
   }
 
   /** Sends a request for this channel to its host; fails fast while the channel is not online. */
-  request(command: string, body: object): Promise<Record<string, unknown>> {
+  request<C extends HostCommand>(command: C, body: HostRequestBodies[C]): Promise<HostReply<C>> {
     const session = this.session;
     if (this.linkState !== "online" || session === undefined) {
       return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `#${this.name} is ${this.linkState}`));
@@ -286,21 +298,17 @@ export class ChannelLink implements HostChannelListener {
     this.setState("connecting");
     const since = this.lastSeq;
     try {
-      const reply = parseConnectReply(
-        await session.request("CONNECT", {
-          channel: this.name,
-          ticket: identity.ticket,
-          ...(since === null ? {} : { since }),
-          ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
-        }),
-      );
+      const reply = await session.request("CONNECT", {
+        channel: this.name,
+        ticket: identity.ticket,
+        ...(since === null ? {} : { since }),
+        ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
+      });
       const messages = [...reply.history];
       let hasMore = reply.hasMore && since !== null;
       for (let page = 0; hasMore && page < MAX_CATCH_UP_PAGES; page += 1) {
         const after = messages.at(-1)?.seq ?? since ?? 0;
-        const more = parseHistoryReply(
-          await session.request("HISTORY", { channel: this.name, after, limit: MAX_PAGE }),
-        );
+        const more = await session.request("HISTORY", { channel: this.name, after, limit: MAX_PAGE });
         if (attempt !== this.attempt) return;
         messages.push(...more.messages);
         hasMore = more.hasMore && more.messages.length > 0;
@@ -316,7 +324,7 @@ export class ChannelLink implements HostChannelListener {
   }
 
   private joined(
-    reply: ReturnType<typeof parseConnectReply>,
+    reply: HostOkBodies["CONNECT"],
     messages: ChatMessage[],
     identity: LinkIdentity,
     firstJoin: boolean,

@@ -1,9 +1,8 @@
 import type { OutboxEntry } from "../api/index.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
-import { MAX_PAGE } from "../protocol/host-schemas.js";
+import { type HostReply, type HostRequestBodies, MAX_PAGE } from "../protocol/host-schemas.js";
 import { type BackoffOptions, backoffDelay } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import { parseCacheReply, parseMessageReply } from "./host-replies.js";
 import type { Outbox } from "./outbox.js";
 
 export interface OutboxFlusherOptions {
@@ -21,7 +20,7 @@ export const DEFAULT_FLUSHER_OPTIONS = { maxBatch: MAX_PAGE, maxBatchBytes: 512 
 export interface FlushTarget {
   readonly channel: string;
   isOnline(): boolean;
-  request(command: "MESSAGE" | "CACHE", body: object): Promise<Record<string, unknown>>;
+  request<C extends "MESSAGE" | "CACHE">(command: C, body: HostRequestBodies[C]): Promise<HostReply<C>>;
   /** The host answered NOT_JOINED: it no longer counts this connection as a member. */
   rejoin(): void;
 }
@@ -128,11 +127,11 @@ export class OutboxFlusher {
           text: entry.text,
           sentAt: entry.sentAt,
         });
-        seqs = new Map([[entry.msgId, parseMessageReply(reply).seq]]);
+        seqs = new Map([[entry.msgId, reply.seq]]);
       } else {
         const messages = batch.map(({ msgId, text, sentAt }) => ({ msgId, text, sentAt }));
         const reply = await this.target.request("CACHE", { channel, messages });
-        seqs = new Map(parseCacheReply(reply).results.map((result) => [result.msgId, result.seq]));
+        seqs = new Map(reply.results.map((result) => [result.msgId, result.seq]));
       }
       const acknowledged = batch.filter((entry) => seqs.has(entry.msgId));
       this.outbox.remove(acknowledged.map((entry) => entry.msgId));

@@ -115,6 +115,7 @@ export class ChannelHost {
         if (channel !== undefined) this.notify(channel);
       },
       membersReportIntervalMs: this.limits.membersReportIntervalMs,
+      connection: { heartbeatIntervalMs: this.limits.heartbeatIntervalMs },
       backoff: options.backoff,
       logger: this.logger,
     });
@@ -216,9 +217,9 @@ export class ChannelHost {
   /** Closes the liveness link, every member connection, the server, timers and the database. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.link.close();
+      const linkClosed = this.link.close();
       this.batcher.close();
-      await this.server.close();
+      await Promise.all([linkClosed, this.server.close()]);
       this.store.close();
     })();
     return this.closing;

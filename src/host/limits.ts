@@ -19,6 +19,11 @@ export interface HostLimits {
   unauthenticatedIdleMs: number;
   /** `MEMBERS` reports to the tracker go out at most once per this, per channel (default 1 s). */
   membersReportIntervalMs: number;
+  /**
+   * Quiet time after which the host sends `PING` on a member's connection and on its tracker link
+   * (default 10 s; two missed answers close the link, so a dead one is found within 40 s).
+   */
+  heartbeatIntervalMs: number;
 }
 
 export const DEFAULT_HOST_LIMITS: HostLimits = {
@@ -30,4 +35,5 @@ export const DEFAULT_HOST_LIMITS: HostLimits = {
   maxFrameBytes: 1024 * 1024,
   unauthenticatedIdleMs: 60_000,
   membersReportIntervalMs: 1_000,
+  heartbeatIntervalMs: 10_000,
 };

@@ -1,7 +1,7 @@
 import type { PeerEvent } from "../api/index.js";
 import type { ChannelLink, ChannelLinkContext } from "../client/channel-link.js";
 import type { ClientStore } from "../client/client-store.js";
-import type { HostSessionPool } from "../client/host-session.js";
+import type { HostConnectionPool } from "../client/host-connection.js";
 import type { TrackerSession } from "../client/tracker-session.js";
 import type { ChannelHost } from "../host/channel-host.js";
 import type { HostLimits } from "../host/limits.js";
@@ -30,6 +30,11 @@ export interface PeerOptions {
    * unexpired ticket (default: `requestTimeoutMs`). Time the tracker has already been out of reach counts.
    */
   offlineAfterMs?: number;
+  /**
+   * Quiet time after which every link of this peer (to the tracker, to hosts, and its own host's)
+   * sends `PING` (default 10 s); two missed answers close the link.
+   */
+  heartbeatIntervalMs?: number;
   /** Fraction of the ticket's remaining lifetime after which it is renewed (default 0.5). */
   ticketRenewFraction?: number;
   /** Earliest a ticket renewal runs after the last one (default 1 s). */
@@ -59,7 +64,7 @@ export interface PeerContext {
   readonly options: PeerOptions;
   readonly logger: Logger;
   readonly tracker: TrackerSession;
-  readonly pool: HostSessionPool;
+  readonly pool: HostConnectionPool;
   emit(event: PeerEvent): void;
   /** The signed-in user's state; undefined while nobody is signed in. */
   user(): UserState | undefined;

@@ -73,7 +73,12 @@ export class Hosting {
         listenHost: listen.host,
         listenPort: previousPort ?? listen.port,
         listenPortFallback: previousPort !== null,
-        ...(options.hostLimits === undefined ? {} : { limits: options.hostLimits }),
+        limits: {
+          ...(options.heartbeatIntervalMs === undefined
+            ? {}
+            : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+          ...options.hostLimits,
+        },
         ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
         logger,
         onChange: (hosted) => {

@@ -73,8 +73,17 @@ export class MessageLifecycle {
     return outcome;
   }
 
+  /** Entries still waiting, per channel, counted as `outbox()` lists them. */
+  pendingCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const entry of this.outbox()) counts[entry.channel] = (counts[entry.channel] ?? 0) + 1;
+    return counts;
+  }
+
+  /** What still waits: an entry whose delivery was already reported (its OK on the way) is not listed. */
   outbox(channel?: string): OutboxEntry[] {
-    return this.context.user()?.store.outbox.entries(channel) ?? [];
+    const entries = this.context.user()?.store.outbox.entries(channel) ?? [];
+    return entries.filter((entry) => !this.deliveredEarly.has(entry.msgId));
   }
 
   /** Cancels one entry waiting in the outbox; one of a channel being delivered right now cannot be. */

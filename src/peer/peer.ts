@@ -11,8 +11,7 @@ import type {
   PeerEventListener,
   SendOutcome,
 } from "../api/index.js";
-import { parseAuthorizeReply, parseHistoryReply, parseViewReply } from "../client/host-replies.js";
-import { HostSessionPool } from "../client/host-session.js";
+import { HostConnectionPool } from "../client/host-connection.js";
 import { TrackerSession } from "../client/tracker-session.js";
 import { wireError } from "../protocol/errors.js";
 import { DEFAULT_PAGE, type MemberInfo } from "../protocol/host-schemas.js";
@@ -47,14 +46,18 @@ export class Peer implements PeerApi {
   private constructor(options: PeerOptions) {
     const logger = options.logger ?? createLogger({ name: "peer" });
     this.hub = new EventHub(logger);
-    const timeouts =
-      options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs };
-    const pool = new HostSessionPool({ ...timeouts, backoff: options.backoff ?? {}, logger });
+    const link = {
+      ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined
+        ? {}
+        : { connection: { heartbeatIntervalMs: options.heartbeatIntervalMs } }),
+      backoff: options.backoff ?? {},
+    };
+    const pool = new HostConnectionPool({ ...link, logger });
     const tracker = new TrackerSession(
       {
         address: options.tracker,
-        ...timeouts,
-        backoff: options.backoff ?? {},
+        ...link,
         ticketRenewFraction: options.ticketRenewFraction,
         ticketRenewMinDelayMs: options.ticketRenewMinDelayMs,
         logger,
@@ -182,13 +185,11 @@ export class Peer implements PeerApi {
   async history(channel: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
     const link = this.channels.require(channel);
     const before = options.before ?? link.oldestSeen;
-    const page = parseHistoryReply(
-      await link.request("HISTORY", {
-        channel: link.name,
-        ...(before === undefined ? {} : { before }),
-        limit: options.limit ?? DEFAULT_PAGE,
-      }),
-    );
+    const page = await link.request("HISTORY", {
+      channel: link.name,
+      ...(before === undefined ? {} : { before }),
+      limit: options.limit ?? DEFAULT_PAGE,
+    });
     link.noteOlder(page.messages);
     return page;
   }
@@ -204,19 +205,16 @@ export class Peer implements PeerApi {
     moderated?: boolean,
   ): Promise<{ view: View; moderated: boolean }> {
     const link = this.channels.require(channel);
-    return parseViewReply(
-      await link.request("VIEW", {
-        channel: link.name,
-        view,
-        ...(moderated === undefined ? {} : { moderated }),
-      }),
-    );
+    return link.request("VIEW", {
+      channel: link.name,
+      view,
+      ...(moderated === undefined ? {} : { moderated }),
+    });
   }
 
   async authorize(channel: string, username: string, grant: boolean): Promise<string[]> {
     const link = this.channels.require(channel);
-    return parseAuthorizeReply(await link.request("AUTHORIZE", { channel: link.name, username, grant }))
-      .authorized;
+    return (await link.request("AUTHORIZE", { channel: link.name, username, grant })).authorized;
   }
 
   async channelInfo(channel: string): Promise<ChannelInfo> {
@@ -231,9 +229,9 @@ export class Peer implements PeerApi {
       identity: this.identity,
       dataDir: user?.dir ?? null,
       tracker: tracker.debugInfo(),
-      hostSessions: pool.all().map((session) => session.debugInfo()),
+      hostConnections: pool.all().map((connection) => connection.debugInfo()),
       channels: Object.fromEntries([...(user?.links ?? [])].map(([name, link]) => [name, link.debugInfo()])),
-      outbox: user?.store.outbox.counts() ?? {},
+      outbox: this.lifecycle.pendingCounts(),
       pendingSends: this.lifecycle.pendingSends,
     };
     const host = user?.channelHost?.debugInfo() ?? { running: false };

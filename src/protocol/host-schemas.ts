@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { REMOVAL_CODES } from "./codes.js";
-import { helloBodySchema, helloReplySchema } from "./hello.js";
+import { helloBodySchema, helloReplySchema } from "./hello-schemas.js";
 import { anyUsernameSchema, channelNameSchema, msgIdSchema } from "./names.js";
 import { roleSchema, viewSchema } from "./tracker-schemas.js";
 
@@ -111,7 +111,9 @@ export const hostReplySchemas = {
   PING: z.object({ time }),
 } as const satisfies Record<HostCommand, z.ZodType>;
 
-export type HostOkBodies = { [C in HostCommand]: z.output<(typeof hostReplySchemas)[C]> };
+/** The checked OK body of one host command. */
+export type HostReply<C extends HostCommand> = z.output<(typeof hostReplySchemas)[C]>;
+export type HostOkBodies = { [C in HostCommand]: HostReply<C> };
 
 export type HostRequestBodies = { [C in HostCommand]: z.input<(typeof hostBodySchemas)[C]> };
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { helloBodySchema, helloReplySchema } from "./hello.js";
+import { helloBodySchema, helloReplySchema } from "./hello-schemas.js";
 import { anyUsernameSchema, channelNameSchema } from "./names.js";
 
 /** Request bodies and OK bodies of the tracker's commands (docs/protocol.md, "Tracker commands"). */

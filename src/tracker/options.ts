@@ -19,8 +19,16 @@ export interface TrackerOptions {
   passwordHash?: PasswordHashOptions;
   /** Open connections beyond this are answered `TOO_MANY_CONNECTIONS` and closed (default 20,000). */
   maxConnections?: number;
-  /** A connection that has not signed in is closed after this long without traffic (default 60 s). */
+  /**
+   * A connection that has not signed in is closed after this long without a request other than
+   * `PING` (default 60 s): heartbeats keep a link alive, not an anonymous one open.
+   */
   unauthenticatedIdleMs?: number;
+  /**
+   * Quiet time after which the tracker sends `PING` (default 10 s; two missed answers close the
+   * link, so a vanished host's channels go offline within 40 s).
+   */
+  heartbeatIntervalMs?: number;
   /** TCP keep-alive probe delay, so a vanished host's channels go offline (default 30 s). */
   keepAliveMs?: number;
   /** Failed SIGNINs allowed per username per minute (default 5; 0 = no limit). */
@@ -46,6 +54,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<ResolvedTrackerOptions, "dataDir"> = 
   passwordHash: DEFAULT_PASSWORD_HASH,
   maxConnections: 20_000,
   unauthenticatedIdleMs: 60_000,
+  heartbeatIntervalMs: 10_000,
   keepAliveMs: 30_000,
   signinFailuresPerUser: 5,
   signinFailuresPerAddress: 20,

@@ -100,7 +100,7 @@ export class TrackerServer {
       const connection = new Connection(
         socket,
         { onClose: (closed) => this.refused.delete(closed) },
-        connectionOptions,
+        { ...connectionOptions, heartbeatIntervalMs: 0 },
       );
       this.refused.add(connection);
       connection.replyError(
@@ -113,27 +113,38 @@ export class TrackerServer {
       connection.close();
       return;
     }
+    const idleMs = this.options.unauthenticatedIdleMs;
+    // Restarted by every request but PING, so heartbeats alone do not keep an anonymous link open.
+    const idleTimer =
+      idleMs > 0
+        ? setTimeout(() => {
+            if (session.signedIn) return;
+            this.logger.debug(
+              { remote: session.remoteAddress },
+              "closing idle connection that never signed in",
+            );
+            connection.close();
+          }, idleMs)
+        : undefined;
     const connection = new Connection(
       socket,
       {
-        onRequest: (frame) => this.dispatcher.dispatch(session, connection, frame),
-        onClose: () => this.forget(session),
+        onRequest: (frame) => {
+          if (idleTimer !== undefined && frame.command !== "PING") {
+            if (session.signedIn) clearTimeout(idleTimer);
+            else idleTimer.refresh();
+          }
+          this.dispatcher.dispatch(session, connection, frame);
+        },
+        onClose: () => {
+          clearTimeout(idleTimer);
+          this.forget(session);
+        },
       },
-      connectionOptions,
+      { ...connectionOptions, heartbeatIntervalMs: this.options.heartbeatIntervalMs },
     );
     const session = new PeerConnection(connection, plainAddress(socket.remoteAddress ?? "unknown"));
     this.context.state.add(session);
-    if (this.options.unauthenticatedIdleMs > 0) {
-      socket.setTimeout(this.options.unauthenticatedIdleMs);
-      socket.on("timeout", () => {
-        if (session.signedIn) {
-          socket.setTimeout(0);
-          return;
-        }
-        this.logger.debug({ remote: session.remoteAddress }, "closing idle connection that never signed in");
-        connection.close();
-      });
-    }
   }
 
   /** A connection closed: it is no longer online, and the channels it kept alive go offline. */

@@ -1,7 +1,7 @@
 import { Connection, type ConnectionOptions, type RequestOptions } from "../protocol/connection.js";
 import { ConnectionError, HychatError, wireError } from "../protocol/errors.js";
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
-import type { HelloReply } from "../protocol/hello.js";
+import type { HelloReply } from "../protocol/hello-schemas.js";
 import type { Address } from "../protocol/tracker-schemas.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";

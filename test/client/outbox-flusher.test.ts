@@ -4,6 +4,7 @@ import type { OutboxEntry } from "../../src/api/index.js";
 import { ClientStore } from "../../src/client/client-store.js";
 import {
   type FlushListener,
+  type FlushTarget,
   OutboxFlusher,
   type OutboxFlusherOptions,
 } from "../../src/client/outbox-flusher.js";
@@ -41,14 +42,15 @@ class FakeHost {
     return { results };
   }
 
-  target() {
+  /** The replies are shaped by the tests (some on purpose not as a host would); the link checks shapes, not the flusher. */
+  target(): FlushTarget {
     return {
       channel: CHANNEL,
       isOnline: () => this.online,
       rejoin: () => {
         this.rejoins += 1;
       },
-      request: async (command: "MESSAGE" | "CACHE", body: object) => {
+      request: (async (command: "MESSAGE" | "CACHE", body: object) => {
         const record = body as { msgId?: string; messages?: { msgId: string }[] };
         const msgIds =
           command === "MESSAGE" ? [record.msgId as string] : (record.messages ?? []).map((m) => m.msgId);
@@ -57,7 +59,7 @@ class FakeHost {
         const outcome = this.respond(request);
         if (outcome instanceof Error) throw outcome;
         return outcome;
-      },
+      }) as FlushTarget["request"],
     };
   }
 }

@@ -361,3 +361,33 @@ test("protocol - a reader that drains in time keeps its connection", async () =>
   writer.connection.close();
   await writer.closed;
 });
+
+test("protocol - heartbeats: a quiet side is sent PING, and a side that answers nothing is closed with TIMEOUT", async () => {
+  const { client, served } = await socketPair();
+  const watcher = wrap(client, {}, { heartbeatIntervalMs: 30, heartbeatMisses: 2 });
+  const silent = lineReader(served);
+  // The other side reads but never answers: what arrives are the watcher's PINGs.
+  const ping = await silent.next();
+  assert.equal(ping.type, "request");
+  assert.equal(ping.command, "PING");
+  const error = await watcher.closed;
+  assert.ok(error instanceof ConnectionError);
+  assert.equal(error.code, "TIMEOUT");
+  assert.match(error.message, /no answer to 2 heartbeats \(30 ms apart\)/);
+});
+
+test("protocol - heartbeats: a link that answers stays open through many quiet intervals", async () => {
+  const { client, served } = await socketPair();
+  const watcher = wrap(client, {}, { heartbeatIntervalMs: 20, heartbeatMisses: 2 });
+  // No request handler: this side still answers PING, as a member's link to a host does.
+  const answering = new Connection(served, {}, { heartbeatIntervalMs: 0 });
+  let pings = 0;
+  served.on("data", (chunk: Buffer) => {
+    pings += chunk.toString("utf8").split('"command":"PING"').length - 1;
+  });
+  await until(() => pings >= 10, "ten heartbeats to go out");
+  assert.equal(watcher.connection.closed, false);
+  assert.equal(answering.closed, false);
+  watcher.connection.close();
+  await watcher.closed;
+});

@@ -77,6 +77,79 @@ describe("tracker connections", () => {
     }
   });
 
+  test("tracker - PING alone does not keep a connection that never signs in open", async () => {
+    const tracker = await startTestTracker({ unauthenticatedIdleMs: 300 });
+    const raw = await RawSocket.connect(tracker.address);
+    try {
+      // A PING every 50 ms, for at most 2 s, well past the 300 ms idle limit.
+      let closed = false;
+      for (let sent = 0; sent < 40 && !closed; sent += 1) {
+        await raw.request(`p${sent}`, "PING", {}).catch(() => undefined);
+        closed = await raw.waitForClose(50).then(
+          () => true,
+          () => false,
+        );
+      }
+      assert.equal(closed, true, "a connection sending only PINGs stayed open");
+    } finally {
+      await raw.destroy();
+      await tracker.close();
+    }
+  });
+
+  test("tracker - HELLO answers the version and kind; another version gets UNSUPPORTED_VERSION and the close", async () => {
+    const tracker = await startTestTracker();
+    const raw = await RawSocket.connect(tracker.address);
+    const other = await RawSocket.connect(tracker.address);
+    try {
+      await raw.request("h1", "HELLO", { version: 1 });
+      assert.deepEqual((await raw.response("h1")).body, { version: 1, server: "tracker" });
+      await other.request("h2", "HELLO", { version: 2 });
+      const refused = await other.response("h2");
+      assert.equal(refused.status, "REQUEST_ERROR");
+      const body = refused.body as { code: string; supported: number[]; message: string };
+      assert.equal(body.code, "UNSUPPORTED_VERSION");
+      assert.deepEqual(body.supported, [1]);
+      assert.match(body.message, /version 1, not 2/);
+      await other.waitForClose();
+    } finally {
+      await raw.destroy();
+      await other.destroy();
+      await tracker.close();
+    }
+  });
+
+  test("tracker - a connection that stops answering its PINGs is closed, and its channels go offline", async () => {
+    const tracker = await startTestTracker({ heartbeatIntervalMs: 40 });
+    const owner = await connectUser(tracker.address, "sleepy");
+    const watcher = await connectUser(tracker.address, "awake");
+    const raw = await RawSocket.connect(tracker.address);
+    try {
+      await owner.client.request("HOST", { channel: "nap", port: 4000 });
+      await raw.request("r1", "RESUME", { ticket: owner.ticket });
+      await raw.response("r1");
+      await raw.request("r2", "HOST", { channel: "nap2", port: 4001 });
+      await raw.response("r2");
+      // `raw` reads but never answers: the tracker's PINGs go unanswered.
+      await raw.next(
+        (frame) => frame.type === "request" && (frame as { command?: string }).command === "PING",
+      );
+      await raw.waitForClose();
+      const offline = await watcher.client.nextEvent(
+        "CHANNELS",
+        (body) => body.channel === "nap2" && body.online === false,
+      );
+      assert.equal(offline.body.address, null);
+      // The owner's own connection answers the PINGs (a side without requests of its own still does) and stays.
+      assert.equal(owner.client.connection.closed, false);
+    } finally {
+      await raw.destroy();
+      await owner.client.close();
+      await watcher.client.close();
+      await tracker.close();
+    }
+  });
+
   test("tracker - connections over maxConnections get TOO_MANY_CONNECTIONS and are closed", async () => {
     const tracker = await startTestTracker({ maxConnections: 2 });
     const first = await TestClient.connect(tracker.address);

@@ -6,6 +6,7 @@ import { VERSION } from "../../util/version.js";
 import {
   DEFAULT_TRACKER_HOST,
   DEFAULT_TRACKER_PORT,
+  heartbeatOption,
   type LoginFlags,
   logFileOption,
   loginOptions,
@@ -30,6 +31,7 @@ interface PeerFlags extends LoginFlags {
   headless?: boolean;
   gui?: boolean;
   guiPort?: number;
+  heartbeatInterval?: number;
   logLevel?: LogLevel;
   logFile?: string;
 }
@@ -83,6 +85,7 @@ export function peerCommand(): Command {
         portParser(true),
       ),
     )
+    .addOption(heartbeatOption())
     .addOption(logLevelOption())
     .addOption(logFileOption())
     .action(async (flags: PeerFlags) => {
@@ -117,6 +120,7 @@ export function peerCommand(): Command {
         logger: createLogger({ name: "peer", level: flags.logLevel, file: flags.logFile }),
         ...(hostListen === undefined ? {} : { hostListen }),
         ...(flags.guiPort === undefined ? {} : { guiPort: flags.guiPort }),
+        ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
       });
     });
   return command;

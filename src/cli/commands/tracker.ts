@@ -6,6 +6,7 @@ import { createLogger, type LogLevel } from "../../util/logger.js";
 import { defaultTrackerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
 import { describeError } from "../format.js";
+import { heartbeatOption } from "../options.js";
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -17,6 +18,7 @@ interface TrackerFlags {
   dataDir: string;
   ticketTtl: number;
   passwordCost: number;
+  heartbeatInterval?: number;
   logLevel?: LogLevel;
   logFile?: string;
 }
@@ -61,6 +63,7 @@ export function trackerCommand(): Command {
       passwordCost,
       DEFAULT_PASSWORD_HASH.logN,
     )
+    .addOption(heartbeatOption())
     .addOption(
       new Option("--log-level <level>", "log level (default: $HYCHAT_LOG_LEVEL, else warn)").choices(
         LOG_LEVELS,
@@ -79,6 +82,7 @@ export function trackerCommand(): Command {
           port,
           ticketTtlS: flags.ticketTtl,
           passwordHash: { ...DEFAULT_PASSWORD_HASH, logN: flags.passwordCost },
+          ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
           logger,
         });
       } catch (error) {

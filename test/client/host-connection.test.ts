@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
-import { type AddressInfo, createServer, type Server } from "node:net";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
-import type { HostEvent } from "../../src/client/host-replies.js";
-import { type HostChannelListener, HostSessionPool } from "../../src/client/host-session.js";
+import {
+  type HostChannelListener,
+  type HostConnectionOptions,
+  HostConnectionPool,
+  type HostEvent,
+} from "../../src/client/host-connection.js";
 import { Connection } from "../../src/protocol/connection.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -10,19 +14,39 @@ import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const BACKOFF = { initialMs: 2, maxMs: 10, jitter: 0 };
 
-/** A minimal host: answers PING, and lets the test push events and drop connections. */
+/**
+ * A minimal host: answers HELLO (with `version`) and PING, and lets the test push events, drop
+ * connections, or stop reading (`freeze`, as a stopped process or a dead path would).
+ */
 class FakeHost {
   readonly connections = new Set<Connection>();
+  readonly sockets = new Set<Socket>();
   accepted = 0;
+  version = 1;
   private server: Server | undefined;
 
   async listen(port = 0): Promise<Address> {
     const server = createServer((socket) => {
       this.accepted += 1;
-      const connection = new Connection(socket, {
-        onRequest: (frame, conn) => conn.reply(frame.id, "OK", { time: new Date().toISOString() }),
-        onClose: (closed) => this.connections.delete(closed),
-      });
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      const connection = new Connection(
+        socket,
+        {
+          onRequest: (frame, conn) =>
+            conn.reply(
+              frame.id,
+              "OK",
+              frame.command === "HELLO"
+                ? { version: this.version, server: "host" }
+                : frame.command === "RET_INFO"
+                  ? { channel: 42 }
+                  : { time: new Date().toISOString() },
+            ),
+          onClose: (closed) => this.connections.delete(closed),
+        },
+        { heartbeatIntervalMs: 0 },
+      );
       this.connections.add(connection);
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -38,6 +62,11 @@ class FakeHost {
     for (const connection of this.connections) connection.destroy();
   }
 
+  /** Stops reading and answering on every connection, without closing any. */
+  freeze(): void {
+    for (const socket of this.sockets) socket.pause();
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -50,6 +79,7 @@ class FakeHost {
 class Recorder extends WakeOnChange implements HostChannelListener {
   ups = 0;
   downs = 0;
+  readonly errors: unknown[] = [];
   readonly events: HostEvent[] = [];
 
   constructor() {
@@ -60,8 +90,9 @@ class Recorder extends WakeOnChange implements HostChannelListener {
     this.ups += 1;
     this.wake();
   }
-  down(): void {
+  down(error: unknown): void {
     this.downs += 1;
+    this.errors.push(error);
     this.wake();
   }
   event(event: HostEvent): void {
@@ -82,16 +113,21 @@ function message(channel: string, seq: number) {
   };
 }
 
-describe("host session", () => {
+describe("host connection", () => {
   const hosts: FakeHost[] = [];
-  const pools: HostSessionPool[] = [];
+  const pools: HostConnectionPool[] = [];
   after(async () => {
     await Promise.all(pools.map((pool) => pool.close()));
     await Promise.all(hosts.map((host) => host.close()));
   });
 
-  function newPool(): HostSessionPool {
-    const pool = new HostSessionPool({ backoff: BACKOFF, logger: silentLogger, requestTimeoutMs: 5_000 });
+  function newPool(options: Partial<HostConnectionOptions> = {}): HostConnectionPool {
+    const pool = new HostConnectionPool({
+      backoff: BACKOFF,
+      logger: silentLogger,
+      requestTimeoutMs: 5_000,
+      ...options,
+    });
     pools.push(pool);
     return pool;
   }
@@ -146,7 +182,7 @@ describe("host session", () => {
     assert.equal(session.connected, true);
   });
 
-  test("client - a session closes once its last channel detaches", async () => {
+  test("client - a connection closes once its last channel detaches", async () => {
     const host = new FakeHost();
     hosts.push(host);
     const address = await host.listen();
@@ -161,5 +197,50 @@ describe("host session", () => {
     assert.equal(session.connected, false);
     await assert.rejects(session.request("PING", {}), { code: "CONNECTION_CLOSED" });
     assert.notEqual(pool.get(address), session);
+  });
+
+  test("client - a host that stops answering is dropped by the heartbeat and redialed", async () => {
+    const host = new FakeHost();
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool({ connection: { heartbeatIntervalMs: 40, heartbeatMisses: 2 } });
+    const channel = new Recorder();
+    const connection = pool.get(address);
+    connection.attach("h", channel);
+    await channel.until(() => channel.ups === 1);
+    host.freeze();
+    await channel.until(() => channel.downs >= 1);
+    assert.equal(connection.connected, false);
+    assert.match(String((channel.errors[0] as Error).message), /no answer to \d+ heartbeats/);
+    assert.equal((channel.errors[0] as { code?: string }).code, "TIMEOUT");
+    await channel.until(() => channel.ups === 2);
+    assert.equal(host.accepted, 2);
+  });
+
+  test("client - a host speaking another protocol version is refused with UNSUPPORTED_VERSION", async () => {
+    const host = new FakeHost();
+    host.version = 2;
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const channel = new Recorder();
+    pool.get(address).attach("v", channel);
+    await channel.until(() => channel.downs >= 1);
+    assert.equal(channel.ups, 0);
+    assert.equal((channel.errors[0] as { code?: string }).code, "UNSUPPORTED_VERSION");
+    assert.match(String((channel.errors[0] as Error).message), /version 2/);
+  });
+
+  test("client - an answer that does not fit its command's schema is BAD_REPLY, never passed on", async () => {
+    const host = new FakeHost();
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const channel = new Recorder();
+    const connection = pool.get(address);
+    connection.attach("r", channel);
+    await channel.until(() => channel.ups === 1);
+    await assert.rejects(connection.request("RET_INFO", { channel: "r" }), { code: "BAD_REPLY" });
+    assert.equal(connection.connected, true);
   });
 });

@@ -1,0 +1,140 @@
+import { ConnectionError } from "../protocol/errors.js";
+import { type HostCommand, type HostRequestBodies, hostLinkSpec } from "../protocol/host-schemas.js";
+import type { Address } from "../protocol/tracker-schemas.js";
+import { addressKey } from "../transport/dial.js";
+import { type LinkOptions, ReconnectingClient } from "../transport/reconnecting-client.js";
+import type { EventOf, ReplyOf } from "../transport/typed-connection.js";
+import type { Logger } from "../util/logger.js";
+
+export interface HostConnectionOptions extends LinkOptions {
+  logger: Logger;
+}
+
+type HostSpec = typeof hostLinkSpec;
+
+/** An event from a channel host, checked against the protocol's schema. */
+export type HostEvent = EventOf<HostSpec>;
+
+/** One joined channel's view of the connection it shares with the other channels on that host. */
+export interface HostChannelListener {
+  /** The connection is open (again): the channel must send CONNECT. */
+  up(): void;
+  /** The connection dropped, or a dial failed; a redial follows by itself. */
+  down(error: unknown): void;
+  event(event: HostEvent): void;
+}
+
+/**
+ * The member's one connection to a channel host, shared by every channel joined on it, on the
+ * shared `ReconnectingClient`. It redials with backoff while any channel is attached, and closes
+ * when the last one detaches.
+ */
+export class HostConnection {
+  readonly address: Address;
+  readonly key: string;
+  private readonly channels = new Map<string, HostChannelListener>();
+  private readonly onIdle: (connection: HostConnection) => void;
+  private readonly client: ReconnectingClient<HostRequestBodies, HostSpec>;
+  private closedForGood = false;
+
+  /** `onIdle` runs when the last channel detaches; it is expected to close the connection. */
+  constructor(
+    address: Address,
+    options: HostConnectionOptions,
+    onIdle: (connection: HostConnection) => void,
+  ) {
+    this.address = address;
+    this.key = addressKey(address);
+    this.onIdle = onIdle;
+    this.client = new ReconnectingClient<HostRequestBodies, HostSpec>({
+      ...options,
+      server: "host",
+      address,
+      spec: hostLinkSpec,
+      onUp: () => {
+        for (const listener of [...this.channels.values()]) listener.up();
+      },
+      onDown: (error) => {
+        for (const listener of [...this.channels.values()]) listener.down(error);
+      },
+      onEvent: (event) => this.channels.get(event.body.channel)?.event(event),
+      shouldRedial: () => this.channels.size > 0,
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  get channelNames(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /** Routes a channel's events here and dials if needed; the caller sends CONNECT once `connected`. */
+  attach(channel: string, listener: HostChannelListener): void {
+    if (this.closedForGood)
+      throw new ConnectionError("CONNECTION_CLOSED", `connection to ${this.key} is closed`);
+    this.channels.set(channel, listener);
+    this.client.start();
+  }
+
+  detach(channel: string, listener: HostChannelListener): void {
+    if (this.channels.get(channel) !== listener) return;
+    this.channels.delete(channel);
+    if (this.channels.size === 0) this.onIdle(this);
+  }
+
+  /** Dials now instead of waiting out the backoff (the tracker says the host is back). */
+  retryNow(): void {
+    this.client.retryNow();
+  }
+
+  /** Sends a request on the open connection; fails at once with `CONNECTION_CLOSED` while it is down. */
+  request<C extends HostCommand>(command: C, body: HostRequestBodies[C]): Promise<ReplyOf<HostSpec, C>> {
+    return this.client.request(command, body, { waitMs: 0 });
+  }
+
+  debugInfo(): Record<string, unknown> {
+    return { ...this.client.debugInfo(), channels: this.channelNames };
+  }
+
+  /** Stops redialing and closes the connection; resolves once it is closed and its requests settled. */
+  close(): Promise<void> {
+    this.closedForGood = true;
+    return this.client.close();
+  }
+}
+
+/** Connections to channel hosts by address: channels on the same host share one connection. */
+export class HostConnectionPool {
+  private readonly connections = new Map<string, HostConnection>();
+  /** Idle connections still closing, so `close` can wait for them too. */
+  private readonly closing = new Set<Promise<void>>();
+
+  constructor(private readonly options: HostConnectionOptions) {}
+
+  get(address: Address): HostConnection {
+    const key = addressKey(address);
+    let connection = this.connections.get(key);
+    if (connection === undefined) {
+      connection = new HostConnection(address, this.options, (idle) => {
+        if (this.connections.get(idle.key) === idle) this.connections.delete(idle.key);
+        const closed = idle.close();
+        this.closing.add(closed);
+        void closed.finally(() => this.closing.delete(closed));
+      });
+      this.connections.set(key, connection);
+    }
+    return connection;
+  }
+
+  all(): HostConnection[] {
+    return [...this.connections.values()];
+  }
+
+  async close(): Promise<void> {
+    const connections = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all([...connections.map((connection) => connection.close()), ...this.closing]);
+  }
+}
