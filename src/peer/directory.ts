@@ -1,6 +1,6 @@
 import type { ChannelLink } from "../client/channel-link.js";
 import { nameKey } from "../protocol/names.js";
-import type { Address, ChannelListing } from "../protocol/tracker-schemas.js";
+import type { ChannelListing, TrackerEventBodies } from "../protocol/tracker-schemas.js";
 import type { PeerContext } from "./context.js";
 
 /**
@@ -52,17 +52,28 @@ export class Directory {
     );
   }
 
-  /** A `CHANNELS` event: one channel went online (at `address`) or offline. */
-  changed(channel: string, online: boolean, address: Address | null): void {
-    const listing = this.listings.get(nameKey(channel));
-    if (listing === undefined) {
-      // A channel not seen before: LIST gives its owner and settings too.
+  /**
+   * A `CHANNELS` event: one channel was listed, changed, went on- or offline, or was removed. The
+   * event carries the listing, so the directory is updated in place; only an event without one
+   * (from a tracker of an earlier release) about a channel not seen before costs a `LIST`.
+   */
+  changed(change: TrackerEventBodies["CHANNELS"]): void {
+    const key = nameKey(change.channel);
+    const known = this.listings.get(key);
+    let updated: ChannelListing | undefined;
+    if (change.removed === true || change.listing === null) {
+      this.listings.delete(key);
+    } else if (change.listing !== undefined) {
+      updated = change.listing;
+    } else if (known !== undefined) {
+      updated = { ...known, online: change.online, address: change.online ? change.address : null };
+    } else {
       void this.refreshQuietly();
       return;
     }
-    const updated = { ...listing, online, address: online ? address : null };
-    this.listings.set(nameKey(channel), updated);
-    this.context.user()?.links.get(updated.name)?.setAddress(updated.address);
+    if (updated !== undefined) this.listings.set(key, updated);
+    const link = this.context.user()?.links.get(updated?.name ?? known?.name ?? change.channel);
+    link?.setAddress(updated?.online === true ? updated.address : null);
     this.context.emit({ type: "directory", channels: [...this.listings.values()] });
   }
 

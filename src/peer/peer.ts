@@ -64,7 +64,7 @@ export class Peer implements PeerApi {
       },
       {
         state: (connected) => this.directory.trackerState(connected),
-        channels: (change) => this.directory.changed(change.channel, change.online, change.address),
+        channels: (change) => this.directory.changed(change),
         ticketRejected: (error) => this.session.ticketRejected(error),
         ticketRenewed: (credentials) => this.session.ticketRenewed(credentials),
       },

@@ -97,6 +97,8 @@ export const trackerReplySchemas = {
     channels: z.number().int(),
     channelsOnline: z.number().int(),
     connections: z.number().int(),
+    /** Requests received since the tracker started, by command; an additive extension of version 1. */
+    requests: z.record(z.string(), z.number().int()).optional(),
   }),
   PING: z.object({ time: z.string() }),
 } as const satisfies Record<TrackerCommand, z.ZodType>;

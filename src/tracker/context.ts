@@ -4,13 +4,18 @@ import { hashPassword } from "../auth/password.js";
 import { nowSeconds, publicKeyToBase64, signTicket } from "../auth/tickets.js";
 import { wireError } from "../protocol/errors.js";
 import { encodeEvent } from "../protocol/frames.js";
-import type { Role, TrackerEventBodies } from "../protocol/tracker-schemas.js";
+import {
+  type ChannelListing,
+  type Role,
+  type TrackerCommand,
+  trackerBodySchemas,
+} from "../protocol/tracker-schemas.js";
 import type { Logger } from "../util/logger.js";
 import { KeyedTokenBuckets } from "../util/rate-limit.js";
 import { FailureLimiter } from "./limits.js";
 import { type ResolvedTrackerOptions, SIGNIN_FAILURE_WINDOW_MS } from "./options.js";
 import type { OnlineState } from "./state.js";
-import type { TrackerStore } from "./store.js";
+import type { ChannelRecord, TrackerStore } from "./store.js";
 
 export interface IssuedTicket {
   ticket: string;
@@ -25,6 +30,8 @@ export class TrackerContext {
   readonly signinFailuresPerUser: FailureLimiter;
   readonly signinFailuresPerAddress: FailureLimiter;
   readonly guestsPerAddress: KeyedTokenBuckets;
+  /** Requests received since start, by command (known commands only, so the map stays small). */
+  readonly requestCounts = new Map<TrackerCommand, number>();
   private readonly inflight = new Set<Promise<unknown>>();
   private closing = false;
   private decoyHash: Promise<string> | undefined;
@@ -67,6 +74,13 @@ export class TrackerContext {
     return this.decoyHash;
   }
 
+  /** Counts one received request; names that are not tracker commands are not kept. */
+  countRequest(command: string): void {
+    if (!Object.hasOwn(trackerBodySchemas, command)) return;
+    const known = command as TrackerCommand;
+    this.requestCounts.set(known, (this.requestCounts.get(known) ?? 0) + 1);
+  }
+
   /**
    * Runs an asynchronous handler body so that `close()` waits for it before closing the store.
    * Refused with `SHUTTING_DOWN` once the tracker is closing.
@@ -90,10 +104,35 @@ export class TrackerContext {
     return this.closing;
   }
 
-  /** Pushes a `CHANNELS` event, encoded once, to every signed-in connection. */
-  broadcastChannels(body: TrackerEventBodies["CHANNELS"]): void {
+  /** A channel's directory entry: its settings as stored, its address while its host is online. */
+  listing(channel: ChannelRecord): ChannelListing {
+    const link = this.state.link(channel.name);
+    return {
+      name: channel.name,
+      owner: channel.owner,
+      view: channel.view,
+      moderated: channel.moderated,
+      online: link !== undefined,
+      address: link === undefined ? null : { ...link.address },
+      members: link?.members ?? 0,
+    };
+  }
+
+  /**
+   * Pushes a `CHANNELS` event, encoded once, to every signed-in connection. It carries the channel's
+   * listing after the change (null once removed), so no peer has to `LIST` to learn it.
+   */
+  broadcastChannel(name: string): void {
     if (this.closing) return;
-    const frame = encodeEvent("CHANNELS", body);
+    const record = this.store.findChannel(name);
+    const listing = record === undefined ? null : this.listing(record);
+    const frame = encodeEvent("CHANNELS", {
+      channel: listing?.name ?? name,
+      online: listing?.online ?? false,
+      address: listing?.address ?? null,
+      ...(listing === null ? { removed: true } : {}),
+      listing,
+    });
     for (const session of this.state.signedInSessions()) session.connection.write(frame);
   }
 }

@@ -134,6 +134,7 @@ export class TrackerServer {
             if (session.signedIn) clearTimeout(idleTimer);
             else idleTimer.refresh();
           }
+          this.context.countRequest(frame.command);
           this.dispatcher.dispatch(session, connection, frame);
         },
         onClose: () => {
@@ -150,7 +151,7 @@ export class TrackerServer {
   /** A connection closed: it is no longer online, and the channels it kept alive go offline. */
   private forget(session: PeerConnection): void {
     for (const link of this.context.state.remove(session)) {
-      this.context.broadcastChannels({ channel: link.name, online: false, address: null });
+      this.context.broadcastChannel(link.name);
     }
   }
 }

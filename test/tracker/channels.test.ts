@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
+import {
+  type ChannelListing,
+  type TrackerEventBodies,
+  trackerEventSchemas,
+} from "../../src/protocol/tracker-schemas.js";
 import { TestClient } from "../helpers/client.js";
 import {
   connectGuest,
@@ -13,6 +17,17 @@ import {
 async function listing(client: TestClient, name: string): Promise<ChannelListing | undefined> {
   const { channels } = (await client.request("LIST")) as { channels: ChannelListing[] };
   return channels.find((channel) => channel.name.toLowerCase() === name.toLowerCase());
+}
+
+/** The next `CHANNELS` event matching `matches`, checked against the protocol's schema. */
+async function nextChannels(
+  client: TestClient,
+  matches: (body: TrackerEventBodies["CHANNELS"]) => boolean,
+): Promise<TrackerEventBodies["CHANNELS"]> {
+  const event = await client.nextEvent("CHANNELS", (body) =>
+    matches(trackerEventSchemas.CHANNELS.parse(body)),
+  );
+  return trackerEventSchemas.CHANNELS.parse(event.body);
 }
 
 describe("tracker channels", () => {
@@ -51,13 +66,40 @@ describe("tracker channels", () => {
   test("tracker - HOST pushes CHANNELS to every signed-in connection", async () => {
     await alice.client.request("HOST", { channel: "second", host: "127.0.0.1", port: 4001 });
     for (const client of [alice.client, bob.client, watcher.client]) {
-      const event = await client.nextEvent("CHANNELS", (body) => body.channel === "second");
-      assert.deepEqual(event.body, {
+      const event = await nextChannels(client, (body) => body.channel === "second");
+      assert.deepEqual(event, {
         channel: "second",
         online: true,
         address: { host: "127.0.0.1", port: 4001 },
+        listing: {
+          name: "second",
+          owner: "alice",
+          view: "public",
+          moderated: false,
+          online: true,
+          address: { host: "127.0.0.1", port: 4001 },
+          members: 0,
+        },
       });
+      assert.deepEqual(event.listing, await listing(client, "second"));
     }
+  });
+
+  test("tracker - VIEW pushes CHANNELS with the new settings; an unchanged VIEW pushes nothing", async () => {
+    await alice.client.request("HOST", { channel: "settings", host: "127.0.0.1", port: 4010 });
+    await bob.client.nextEvent("CHANNELS", (body) => body.channel === "settings");
+    await alice.client.request("VIEW", { channel: "settings", view: "private", moderated: true });
+    const event = await nextChannels(
+      bob.client,
+      (body) => body.channel === "settings" && body.listing?.view === "private",
+    );
+    assert.equal(event.listing?.moderated, true);
+    assert.deepEqual(event.listing, await listing(bob.client, "settings"));
+    const before = bob.client.events.length;
+    await alice.client.request("VIEW", { channel: "settings", view: "private", moderated: true });
+    await alice.client.request("HOST", { channel: "settings", host: "127.0.0.1", port: 4010 });
+    await bob.client.request("PING");
+    assert.equal(bob.client.events.length, before);
   });
 
   test("tracker - LIST needs no sign-in and CHANNELS goes to signed-in connections only", async () => {
@@ -181,7 +223,13 @@ describe("tracker channels", () => {
       "CHANNELS",
       (body) => body.channel === "temporary" && body.online === false,
     );
-    assert.deepEqual(event.body, { channel: "temporary", online: false, address: null });
+    assert.deepEqual(event.body, {
+      channel: "temporary",
+      online: false,
+      address: null,
+      removed: true,
+      listing: null,
+    });
     assert.equal(await listing(bob.client, "temporary"), undefined);
     await bob.client.request("HOST", { channel: "temporary", port: 4601 });
     assert.equal((await listing(bob.client, "temporary"))?.owner, "bob");
@@ -199,8 +247,7 @@ describe("tracker channels", () => {
       "CHANNELS",
       (body) => body.channel === "lively" && body.online === false,
     );
-    assert.deepEqual(event.body, { channel: "lively", online: false, address: null });
-    assert.deepEqual(await listing(bob.client, "lively"), {
+    const offline = {
       name: "lively",
       owner: "alice",
       view: "public",
@@ -208,7 +255,9 @@ describe("tracker channels", () => {
       online: false,
       address: null,
       members: 0,
-    });
+    } as const;
+    assert.deepEqual(event.body, { channel: "lively", online: false, address: null, listing: offline });
+    assert.deepEqual(await listing(bob.client, "lively"), offline);
     // Still registered: nobody else may take the name, and MEMBERS of an offline channel lists nothing.
     assert.equal(
       (await bob.client.requestError("HOST", { channel: "lively", port: 1 })).code,
@@ -227,12 +276,9 @@ describe("tracker channels", () => {
     await firstLink.request("HOST", { channel: "moving", host: "127.0.0.1", port: 4800 });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "moving" && body.online === true);
     await secondLink.request("HOST", { channel: "moving", host: "127.0.0.2", port: 4801 });
-    const moved = await bob.client.nextEvent("CHANNELS", (body) => body.channel === "moving");
-    assert.deepEqual(moved.body, {
-      channel: "moving",
-      online: true,
-      address: { host: "127.0.0.2", port: 4801 },
-    });
+    const moved = await nextChannels(bob.client, (body) => body.channel === "moving");
+    assert.deepEqual(moved.address, { host: "127.0.0.2", port: 4801 });
+    assert.deepEqual(moved.listing?.address, { host: "127.0.0.2", port: 4801 });
     // The old link closing no longer takes the channel down.
     await firstLink.close();
     await bob.client.request("PING");
@@ -242,13 +288,16 @@ describe("tracker channels", () => {
     assert.equal((await listing(bob.client, "moving"))?.online, false);
   });
 
-  test("tracker - re-hosting on the same link and address sends no CHANNELS event", async () => {
+  test("tracker - re-hosting unchanged sends no CHANNELS event; new settings send one", async () => {
     await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900 });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "steady");
+    await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900 });
     await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900, view: "private" });
+    const next = await nextChannels(bob.client, (body) => body.channel === "steady");
+    assert.equal(next.listing?.view, "private");
     await alice.client.request("UNHOST", { channel: "steady" });
-    const next = await bob.client.nextEvent("CHANNELS", (body) => body.channel === "steady");
-    assert.equal(next.body.online, false);
+    const removed = await nextChannels(bob.client, (body) => body.channel === "steady");
+    assert.equal(removed.removed, true);
   });
 
   test("tracker - LIST shows every registered channel ordered by name", async () => {

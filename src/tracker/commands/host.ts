@@ -30,12 +30,16 @@ export function hostCommand(tracker: TrackerContext) {
       const previous = tracker.state.link(body.channel);
       tracker.state.setLink(body.channel, session, address);
       const changed =
+        existing === undefined ||
+        existing.name !== body.channel ||
+        existing.view !== (body.view ?? existing.view) ||
+        existing.moderated !== (body.moderated ?? existing.moderated) ||
         previous === undefined ||
         previous.session !== session ||
         previous.name !== body.channel ||
         previous.address.host !== address.host ||
         previous.address.port !== address.port;
-      if (changed) tracker.broadcastChannels({ channel: body.channel, online: true, address });
+      if (changed) tracker.broadcastChannel(body.channel);
       return { channel: body.channel, publicKey: tracker.publicKeyBase64, issuer: tracker.identity.issuer };
     },
   });

@@ -8,19 +8,7 @@ export function listCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.LIST>({
     schema: trackerBodySchemas.LIST,
     handle(): TrackerOkBodies["LIST"] {
-      const channels = tracker.store.listChannels().map((channel) => {
-        const link = tracker.state.link(channel.name);
-        return {
-          name: channel.name,
-          owner: channel.owner,
-          view: channel.view,
-          moderated: channel.moderated,
-          online: link !== undefined,
-          address: link === undefined ? null : { ...link.address },
-          members: link?.members ?? 0,
-        };
-      });
-      return { channels };
+      return { channels: tracker.store.listChannels().map((channel) => tracker.listing(channel)) };
     },
   });
 }

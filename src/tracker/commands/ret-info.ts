@@ -4,7 +4,8 @@ import { VERSION } from "../../util/version.js";
 import type { TrackerContext } from "../context.js";
 import type { PeerConnection } from "../peer-connection.js";
 
-/** RET_INFO: tracker statistics. `users` and `channels` count registrations; the rest is live. */
+/** RET_INFO: tracker statistics. `users` and `channels` count registrations; the rest is live;
+ * `requests` counts the requests received since start, by command. */
 export function retInfoCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.RET_INFO>({
     schema: trackerBodySchemas.RET_INFO,
@@ -18,6 +19,7 @@ export function retInfoCommand(tracker: TrackerContext) {
         channels: tracker.store.countChannels(),
         channelsOnline: tracker.state.channelsOnline,
         connections: tracker.state.connections,
+        requests: Object.fromEntries(tracker.requestCounts),
       };
     },
   });

@@ -13,7 +13,7 @@ export function unhostCommand(tracker: TrackerContext) {
       const record = ownedChannel(tracker, session, channel);
       tracker.store.deleteChannel(record.name);
       tracker.state.removeLink(record.name);
-      tracker.broadcastChannels({ channel: record.name, online: false, address: null });
+      tracker.broadcastChannel(record.name);
       return {};
     },
   });
