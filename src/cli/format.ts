@@ -21,9 +21,15 @@ export interface PromptLine {
 /** Lines longer than this in a `delivered` or `not delivered` notice are cut. */
 const SNIPPET_CHARS = 40;
 
+/**
+ * Everything the CLI prints. Lines are gathered and written once per turn of the event loop: a
+ * catch-up of thousands of messages is a few writes (and one prompt redraw), not one per line.
+ */
 export class Output {
   readonly colors: Colors;
   private prompt: PromptLine | null = null;
+  private queued: string[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -33,13 +39,25 @@ export class Output {
   }
 
   attachPrompt(prompt: PromptLine | null): void {
+    this.flush();
     this.prompt = prompt;
   }
 
-  /** Writes one or more lines above the prompt, without breaking the line being typed. */
+  /** Writes one or more lines above the prompt (this turn, with the others), without breaking the line being typed. */
   line(text: string): void {
+    this.queued.push(text);
+    this.flushTimer ??= setImmediate(() => this.flush());
+  }
+
+  /** Writes the lines gathered so far now: before something else writes to the terminal, and at exit. */
+  flush(): void {
+    clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.queued.length === 0) return;
+    const text = `${this.queued.join("\n")}\n`;
+    this.queued = [];
     this.prompt?.clear();
-    this.stream.write(`${text}\n`);
+    this.stream.write(text);
     this.prompt?.redraw();
   }
 
@@ -140,15 +158,12 @@ export function clock(iso: string | null): string {
   return `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
 }
 
+/** C0 controls but tab and newline, DEL and the C1 controls. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 /** Replaces control characters (other than newline and tab) so a message cannot drive the terminal. */
 export function displayText(text: string): string {
-  let out = "";
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    const control = (code < 0x20 && char !== "\n" && char !== "\t") || (code >= 0x7f && code <= 0x9f);
-    out += control ? "\uFFFD" : char;
-  }
-  return out;
+  return text.replace(CONTROL_CHARACTERS, "\uFFFD");
 }
 
 function oneLine(text: string): string {

@@ -159,6 +159,8 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
     unsubscribe?.();
     exitCode = Math.max(exitCode, await closeQuietly(gui, options.logger, "gui"));
     exitCode = Math.max(exitCode, await closeQuietly(peer, options.logger, "peer"));
+    out.flush();
+    errors.flush();
   }
   return exitCode;
 }
@@ -185,6 +187,7 @@ async function logIn(
         if (resumed !== null && resumed.username.toLowerCase() === login.username.toLowerCase())
           return resumed;
       }
+      out.flush();
       const password = await readPassword(login, terminal);
       try {
         return await (login.signup

@@ -193,6 +193,7 @@ export class Shell {
   }
 
   private async readSecret(question: string): Promise<string> {
+    this.out.flush();
     const secret = await this.terminal.readSecret(question);
     if (secret === null) throw new ShellError("NO_INPUT", "input ended before the password");
     return secret;

@@ -69,6 +69,8 @@ export class ChannelLink implements HostChannelListener {
   /** Highest seq seen; null before the first join, which then asks for the latest page instead. */
   private lastSeq: number | null;
   private unread: number;
+  /** Up to where the user has read; written to disk together with `lastSeq`, once per batch. */
+  private readSeq: number;
   /** Lowest seq seen since this link opened: where `history()` pages back from. */
   private oldestSeq: number | undefined;
   private session: HostConnection | undefined;
@@ -89,6 +91,7 @@ export class ChannelLink implements HostChannelListener {
     const stored = context.store.channel(name);
     this.lastSeq = stored?.lastSeq ?? null;
     this.unread = stored?.unread ?? 0;
+    this.readSeq = stored?.readSeq ?? 0;
     this.linkState = "connecting";
     this.settledPromise = new Promise((resolve) => {
       this.settle = (error) => {
@@ -203,9 +206,11 @@ export class ChannelLink implements HostChannelListener {
     }
   }
 
+  /** Marks everything seen as read; saved with the next position write, not one commit per call. */
   markRead(): void {
     this.unread = 0;
-    this.context.store.markRead(this.name, this.lastSeq ?? 0);
+    this.readSeq = Math.max(this.readSeq, this.lastSeq ?? 0);
+    this.schedulePositionSave();
   }
 
   snapshot(): JoinedChannel {
@@ -343,7 +348,7 @@ export class ChannelLink implements HostChannelListener {
       this.unread += fresh.filter((message) => nameKey(message.from) !== self).length;
     }
     this.lastSeq = Math.max(seen, reply.latestSeq, fresh.at(-1)?.seq ?? 0);
-    this.context.store.savePosition(this.name, this.lastSeq, this.unread);
+    this.savePosition();
     if (this.oldestSeq === undefined) this.oldestSeq = fresh[0]?.seq ?? this.lastSeq + 1;
     this.failures = 0;
     this.joining = false;
@@ -429,17 +434,27 @@ export class ChannelLink implements HostChannelListener {
     this.lastSeq = message.seq;
     this.latestSeq = Math.max(this.latestSeq, message.seq);
     if (!own) this.unread += 1;
-    this.positionSave ??= setImmediate(() => this.savePosition());
+    this.schedulePositionSave();
     this.context.emit({ type: "message", message, own });
   }
 
   /**
-   * Persists the read position once per batch of incoming messages rather than once per message:
-   * a position lost to a crash only means those messages are fetched again on rejoin.
+   * Persists the position once per turn of the event loop rather than once per message or per
+   * `markRead`: a batch of 1,000 incoming messages, each printed and marked read, is one write.
+   * A position lost to a crash only means those messages are fetched again on rejoin.
    */
+  private schedulePositionSave(): void {
+    this.positionSave ??= setImmediate(() => this.savePosition());
+  }
+
   private savePosition(): void {
     clearImmediate(this.positionSave);
     this.positionSave = undefined;
-    if (this.lastSeq !== null) this.context.store.savePosition(this.name, this.lastSeq, this.unread);
+    if (this.lastSeq === null) return;
+    this.context.store.savePosition(this.name, {
+      lastSeq: this.lastSeq,
+      unread: this.unread,
+      readSeq: this.readSeq,
+    });
   }
 }

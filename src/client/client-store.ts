@@ -82,10 +82,11 @@ export class ClientStore {
         "INSERT INTO channels (name, joined) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET joined = 1",
       ),
       leave: db.prepare<[string]>("UPDATE channels SET joined = 0 WHERE name = ?"),
-      position: db.prepare<[number, number, string]>(
-        "UPDATE channels SET last_seq = ?, unread = ? WHERE name = ?",
+      position: db.prepare<[number, number, number, string]>(
+        "UPDATE channels SET last_seq = ?, unread = ?, read_seq = max(read_seq, ?) WHERE name = ?",
       ),
-      read: db.prepare<[number, string]>("UPDATE channels SET read_seq = ?, unread = 0 WHERE name = ?"),
+      relaxedSync: db.prepare("PRAGMA synchronous = NORMAL"),
+      fullSync: db.prepare("PRAGMA synchronous = FULL"),
       address: db.prepare<[string | null, number | null, string]>(
         "UPDATE channels SET host = ?, port = ? WHERE name = ?",
       ),
@@ -123,12 +124,19 @@ export class ClientStore {
     this.statements.leave.run(name);
   }
 
-  savePosition(name: string, lastSeq: number, unread: number): void {
-    this.statements.position.run(lastSeq, unread, name);
-  }
-
-  markRead(name: string, seq: number): void {
-    this.statements.read.run(seq, name);
+  /**
+   * Saves where a channel stands: the highest seq seen, the unread count and the read position (it
+   * never moves back). Written without an fsync: a power cut loses at most a few of these writes,
+   * which only means a few messages are fetched again or shown unread again, while every outbox
+   * commit (messages the user wrote) stays at `synchronous = FULL`.
+   */
+  savePosition(name: string, position: { lastSeq: number; unread: number; readSeq: number }): void {
+    this.statements.relaxedSync.run();
+    try {
+      this.statements.position.run(position.lastSeq, position.unread, position.readSeq, name);
+    } finally {
+      this.statements.fullSync.run();
+    }
   }
 
   saveAddress(name: string, address: Address | null): void {

@@ -18,7 +18,14 @@ function capture(color: boolean): { out: Output; text(): string } {
   sink.on("data", (chunk: Buffer) => {
     text += chunk.toString("utf8");
   });
-  return { out: new Output(sink, color), text: () => text };
+  const out = new Output(sink, color);
+  return {
+    out,
+    text: () => {
+      out.flush();
+      return text;
+    },
+  };
 }
 
 describe("cli format", () => {

@@ -104,7 +104,7 @@ describe("client store", () => {
       unread: 0,
       address: null,
     });
-    store.savePosition("news", 42, 3);
+    store.savePosition("news", { lastSeq: 42, unread: 3, readSeq: 0 });
     store.saveAddress("news", { host: "127.0.0.1", port: 4567 });
     store.markJoined("old");
     store.markLeft("old");
@@ -119,8 +119,11 @@ describe("client store", () => {
       unread: 3,
       address: { host: "127.0.0.1", port: 4567 },
     });
-    reopened.markRead("news", 42);
+    reopened.savePosition("news", { lastSeq: 42, unread: 0, readSeq: 42 });
     assert.deepEqual([reopened.channel("news")?.readSeq, reopened.channel("news")?.unread], [42, 0]);
+    // The read position never moves back, whatever a late write says.
+    reopened.savePosition("news", { lastSeq: 43, unread: 1, readSeq: 10 });
+    assert.deepEqual([reopened.channel("news")?.readSeq, reopened.channel("news")?.lastSeq], [42, 43]);
     assert.deepEqual(
       reopened.channels().map((channel) => [channel.name, channel.joined]),
       [

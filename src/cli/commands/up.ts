@@ -103,6 +103,7 @@ export function upCommand(): Command {
               signup: true,
               ...(flags.passwordEnv === undefined ? {} : { passwordEnv: flags.passwordEnv }),
             };
+      out.flush();
       let exitCode = 1;
       try {
         exitCode = await runPeerSession({
