@@ -2,21 +2,29 @@ import type { RunOutcome } from "../processes/members.js";
 import type { PublishOutcome } from "../processes/publisher.js";
 import type { ProcessStats } from "./child.js";
 import { BenchChild } from "./processes.js";
+import type { MeasuredServer } from "./shipped-peer.js";
 import { holdConnections } from "./stacks.js";
 import { Histogram } from "./stats.js";
 import type { Address } from "./wire.js";
 
-/** One side of a fan-out comparison: a server (hychat host or baseline), its members and publisher. */
+/**
+ * One side of a fan-out comparison: a server (the bare hychat host, the shipped `hychat peer`, or
+ * the baseline), its members and publisher.
+ */
 export interface FanoutSystem {
+  /** What the server is, in progress lines and errors. */
+  label: string;
+  /** The members' protocol: hychat's CONNECT, or the baseline's plain line. */
   kind: "hychat" | "baseline";
-  server: BenchChild;
+  server: MeasuredServer;
   members: BenchChild;
   publisher: BenchChild;
 }
 
 export interface FanoutSystemOptions {
+  label: string;
   kind: "hychat" | "baseline";
-  server: BenchChild;
+  server: MeasuredServer;
   target: Address;
   tracker?: Address;
   channel: string;
@@ -26,20 +34,20 @@ export interface FanoutSystemOptions {
 }
 
 export async function startFanoutSystem(options: FanoutSystemOptions): Promise<FanoutSystem> {
-  const members = await holdConnections(`${options.kind} members`, {
+  const members = await holdConnections(`${options.label} members`, {
     mode: options.kind,
     target: options.target,
     tracker: options.tracker,
     channel: options.channel,
     count: options.members,
   });
-  const publisher = await BenchChild.start("publisher.ts", { name: `${options.kind} publisher` });
+  const publisher = await BenchChild.start("publisher.ts", { name: `${options.label} publisher` });
   await publisher.call(
     "setup",
     { target: options.target, channel: options.channel, ticket: options.ownerTicket },
     30_000,
   );
-  return { kind: options.kind, server: options.server, members, publisher };
+  return { label: options.label, kind: options.kind, server: options.server, members, publisher };
 }
 
 export async function stopFanoutSystem(system: FanoutSystem): Promise<void> {
@@ -70,21 +78,21 @@ export interface FanoutMeasurement {
 
 export async function measureFanout(system: FanoutSystem, run: FanoutRunOptions): Promise<FanoutMeasurement> {
   const before = await Promise.all([
-    system.server.call<ProcessStats>("stats"),
+    system.server.stats(),
     system.members.call<ProcessStats>("stats"),
     system.publisher.call<ProcessStats>("stats"),
   ]);
   await system.members.call("expect", { runTag: run.runTag, messages: run.messages });
-  await system.server.profileStart();
+  await system.server.profileStart?.();
   const published = await system.publisher.call<PublishOutcome>("publish", run, run.timeoutMs + 10_000);
   const received = await system.members.call<RunOutcome>(
     "wait",
     { timeoutMs: Math.max(10_000, run.timeoutMs / 4) },
     run.timeoutMs + 10_000,
   );
-  await system.server.profileStop(run.runTag);
+  await system.server.profileStop?.(run.runTag);
   const after = await Promise.all([
-    system.server.call<ProcessStats>("stats"),
+    system.server.stats(),
     system.members.call<ProcessStats>("stats"),
     system.publisher.call<ProcessStats>("stats"),
   ]);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ProcessStats } from "./child.js";
 import { withDeadline } from "./deadline.js";
 import { isChildMessage, type ParentMessage } from "./ipc.js";
 
@@ -28,6 +29,17 @@ let profileCount = 0;
 export function profileChildren(scripts: string[], dir: string): void {
   profiled = new Set(scripts.map((script) => (script.endsWith(".ts") ? script : `${script}.ts`)));
   profileDir = dir;
+}
+
+/** Where a process that is not a bench script writes its profile, if `name` was chosen with `--profile`. */
+export function profileDirFor(name: string): string | undefined {
+  return profiled.has(`${name}.ts`) ? profileDir : undefined;
+}
+
+/** Counts a process started outside `BenchChild` among those killed at the end of the run. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
 }
 
 /** How long a child may take to exit after it was asked to, before it is killed. */
@@ -112,6 +124,11 @@ export class BenchChild<Ready = unknown> {
       child.kill("SIGKILL");
       throw error;
     }
+  }
+
+  /** CPU time and memory of the process so far. */
+  stats(): Promise<ProcessStats> {
+    return this.call<ProcessStats>("stats");
   }
 
   call<T>(op: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {

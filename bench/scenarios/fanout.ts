@@ -3,6 +3,7 @@ import { type FanoutMeasurement, measureFanout, startFanoutSystem, stopFanoutSys
 import { progress } from "../lib/progress.js";
 import type { Target } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
+import { type MeasuredServer, ShippedPeer } from "../lib/shipped-peer.js";
 import {
   OWNER,
   type ServerChild,
@@ -12,6 +13,7 @@ import {
   startTracker,
 } from "../lib/stacks.js";
 import { median } from "../lib/stats.js";
+import type { Address } from "../lib/wire.js";
 
 const CHANNEL = "fanout";
 const WINDOW = 256;
@@ -26,10 +28,14 @@ const SLOWEST_RATE = 20_000;
 
 const RATIO_TARGETS: Record<number, number> = { 10: 0.4, 100: 0.8, 1000: 0.8 };
 
+/** The servers measured side by side; every hychat one is compared with the baseline. */
+const SERVERS = ["host", "peer --headless", "peer shell", "baseline"] as const;
+type ServerName = (typeof SERVERS)[number];
+
 export const fanoutScenario: Scenario = {
   name: "fanout",
   baseline:
-    "baseline-server.ts: a minimal Node server that writes each publisher line to every member, corked per input batch; same load process and publisher",
+    "baseline-server.ts: a minimal Node server that writes each publisher line to every member, corked per input batch; same load process and publisher. Measured beside it: the bare ChannelHost (`host`) and the shipped `hychat peer --channel-name` process, headless and with the shell reading a pipe (its own client joined, printing every message and, with the shell, marking it read)",
   async run(context) {
     const tracker = await startTracker(join(context.workDir, "tracker"));
     try {
@@ -51,25 +57,42 @@ async function measureMembers(
   const deliveries = context.quick ? DELIVERIES_QUICK : DELIVERIES_FULL;
   const messages = Math.max(MIN_MESSAGES, Math.round(deliveries / members));
   progress(`fanout: ${members} members, ${runs} run(s) of ${messages} messages each side`);
+  const tracked = tracker.ready.address;
   const host = await startHost({
     workDir: context.workDir,
     name: `host-fanout-${members}`,
-    tracker: tracker.ready.address,
+    tracker: tracked,
     channel: CHANNEL,
     limits: { maxConnections: members + 100 },
   });
+  const shipped = async (shell: boolean): Promise<ShippedPeer> =>
+    ShippedPeer.start({
+      name: `hychat peer ${shell ? "shell" : "headless"} N=${members}`,
+      dataDir: join(context.workDir, `peer-${shell ? "shell" : "headless"}-${members}`),
+      tracker: tracked,
+      channel: channelOf(shell ? "peer shell" : "peer --headless"),
+      shell,
+    });
+  const headless = await shipped(false);
+  const shell = await shipped(true);
   const baseline = await startBaseline();
-  const systems = [
-    await startFanoutSystem({
+  const hychatSystem = (label: ServerName, server: MeasuredServer, address: Address) =>
+    startFanoutSystem({
+      label,
       kind: "hychat",
-      server: host,
-      target: host.ready.address,
-      tracker: tracker.ready.address,
-      channel: CHANNEL,
+      server,
+      target: address,
+      tracker: tracked,
+      channel: channelOf(label),
       members,
       ownerTicket,
-    }),
+    });
+  const systems = [
+    await hychatSystem("host", host, host.ready.address),
+    await hychatSystem("peer --headless", headless, headless.address),
+    await hychatSystem("peer shell", shell, shell.address),
     await startFanoutSystem({
+      label: "baseline",
       kind: "baseline",
       server: baseline,
       target: baseline.ready.address,
@@ -81,30 +104,30 @@ async function measureMembers(
     // One short unmeasured run each, so every process is past its JIT warm-up.
     for (const system of systems) {
       const warmUp = await measureFanout(system, {
-        runTag: `${system.kind}${members}warm`,
+        runTag: `${tag(system.label)}${members}warm`,
         messages: Math.ceil(messages / 4),
         window: WINDOW,
         textBytes: TEXT_BYTES,
         timeoutMs: 30_000 + ((messages * members) / SLOWEST_RATE) * 1000,
       });
       for (const error of warmUp.errors)
-        context.integrityFailure(`fanout ${system.kind} N=${members} warm-up: ${error}`);
+        context.integrityFailure(`fanout ${system.label} N=${members} warm-up: ${error}`);
     }
-    const results: Record<"hychat" | "baseline", FanoutMeasurement[]> = { hychat: [], baseline: [] };
+    const results = new Map<string, FanoutMeasurement[]>(SERVERS.map((name) => [name, []]));
     for (let run = 0; run < runs; run++) {
       for (const system of systems) {
         const measured = await measureFanout(system, {
-          runTag: `${system.kind}${members}r${run}`,
+          runTag: `${tag(system.label)}${members}r${run}`,
           messages,
           window: WINDOW,
           textBytes: TEXT_BYTES,
           timeoutMs: 30_000 + ((messages * members) / SLOWEST_RATE) * 1000,
         });
         for (const error of measured.errors)
-          context.integrityFailure(`fanout ${system.kind} N=${members}: ${error}`);
-        results[system.kind].push(measured);
+          context.integrityFailure(`fanout ${system.label} N=${members}: ${error}`);
+        results.get(system.label)?.push(measured);
         progress(
-          `fanout: ${system.kind} N=${members} run ${run + 1}: ${Math.round(measured.deliveriesPerSecond).toLocaleString("en-US")} deliveries/s, ` +
+          `fanout: ${system.label} N=${members} run ${run + 1}: ${Math.round(measured.deliveriesPerSecond).toLocaleString("en-US")} deliveries/s, ` +
             `server CPU ${(measured.serverCpuUs / 1e6).toFixed(2)} s, members CPU ${(measured.membersCpuUs / 1e6).toFixed(2)} s, ` +
             `publisher CPU ${(measured.publisherCpuUs / 1e6).toFixed(2)} s, wall ${(measured.wallMs / 1000).toFixed(2)} s`,
         );
@@ -116,42 +139,60 @@ async function measureMembers(
   }
 }
 
+/** The channel each server hosts: one per server, since all are hosted by the same owner at once. */
+function channelOf(server: ServerName): string {
+  return server === "host" || server === "baseline" ? CHANNEL : `${CHANNEL}-${tag(server)}`;
+}
+
+function tag(label: string): string {
+  return label.replaceAll(/[^a-z]+/g, "");
+}
+
 function recordRows(
   context: ScenarioContext,
   members: number,
   messages: number,
-  results: Record<"hychat" | "baseline", FanoutMeasurement[]>,
+  results: Map<string, FanoutMeasurement[]>,
 ): void {
   const scenario = `fan-out N=${members}`;
+  const baselineRuns = results.get("baseline") ?? [];
   const row = (
+    server: ServerName,
     metric: string,
     unit: string,
     pick: (measured: FanoutMeasurement) => number,
     target?: Target,
   ): void => {
-    const hychatRuns = results.hychat.map(pick);
-    const baselineRuns = results.baseline.map(pick);
+    const hychatRuns = (results.get(server) ?? []).map(pick);
+    const baselineFigures = baselineRuns.map(pick);
     context.record({
       scenario,
-      metric,
+      metric: server === "host" ? metric : `${metric}, hychat ${server}`,
       unit,
       hychat: median(hychatRuns),
-      baseline: median(baselineRuns),
+      baseline: median(baselineFigures),
       hychatRuns,
-      baselineRuns,
+      baselineRuns: baselineFigures,
       target,
-      details: { members, messagesPerRun: messages, window: WINDOW, textBytes: TEXT_BYTES },
+      details: { server, members, messagesPerRun: messages, window: WINDOW, textBytes: TEXT_BYTES },
     });
   };
-  const ratioTarget = RATIO_TARGETS[members];
-  row(
-    "deliveries/s",
-    "msg/s",
-    (measured) => measured.deliveriesPerSecond,
-    ratioTarget === undefined ? undefined : { subject: "ratio", op: ">=", value: ratioTarget },
-  );
-  row("latency p50 under load", "ms", (measured) => measured.latency.percentile(50) / 1000);
-  row("latency p99 under load", "ms", (measured) => measured.latency.percentile(99) / 1000);
-  row("server CPU per 1M deliveries", "s", (measured) => measured.serverCpuUs / measured.deliveries);
-  row("server peak RSS", "MB", (measured) => measured.serverMaxRssBytes / 1e6);
+  const ratio = RATIO_TARGETS[members];
+  const ratioTarget: Target | undefined =
+    ratio === undefined ? undefined : { subject: "ratio", op: ">=", value: ratio };
+  row("host", "deliveries/s", "msg/s", (measured) => measured.deliveriesPerSecond, ratioTarget);
+  row("host", "latency p50 under load", "ms", (measured) => measured.latency.percentile(50) / 1000);
+  row("host", "latency p99 under load", "ms", (measured) => measured.latency.percentile(99) / 1000);
+  row("host", "server CPU per 1M deliveries", "s", (measured) => measured.serverCpuUs / measured.deliveries);
+  row("host", "server peak RSS", "MB", (measured) => measured.serverMaxRssBytes / 1e6);
+  for (const server of ["peer --headless", "peer shell"] as const) {
+    row(server, "deliveries/s", "msg/s", (measured) => measured.deliveriesPerSecond, ratioTarget);
+    row(server, "latency p99 under load", "ms", (measured) => measured.latency.percentile(99) / 1000);
+    row(
+      server,
+      "server CPU per 1M deliveries",
+      "s",
+      (measured) => measured.serverCpuUs / measured.deliveries,
+    );
+  }
 }

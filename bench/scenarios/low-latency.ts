@@ -29,6 +29,7 @@ export const lowLatencyScenario: Scenario = {
     const baseline = await startBaseline();
     const systems = [
       await startFanoutSystem({
+        label: "host",
         kind: "hychat",
         server: host,
         target: host.ready.address,
@@ -38,6 +39,7 @@ export const lowLatencyScenario: Scenario = {
         ownerTicket,
       }),
       await startFanoutSystem({
+        label: "baseline",
         kind: "baseline",
         server: baseline,
         target: baseline.ready.address,

@@ -159,6 +159,7 @@ export function clock(iso: string | null): string {
 }
 
 /** C0 controls but tab and newline, DEL and the C1 controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** Replaces control characters (other than newline and tab) so a message cannot drive the terminal. */
