@@ -34,6 +34,15 @@ function openLink(store: ClientStore, pool: HostConnectionPool): { link: Channel
   return { link: new ChannelLink("news", context), writes: () => writes };
 }
 
+/** A store at `file` with "news" joined, `lastSeq` messages seen and none read. */
+function seededStore(file: string, lastSeq: number): ClientStore {
+  const seeded = ClientStore.open(file);
+  seeded.markJoined("news");
+  seeded.savePosition("news", { lastSeq, unread: lastSeq, readSeq: 0 });
+  seeded.close();
+  return ClientStore.open(file);
+}
+
 describe("client read positions", () => {
   const dir = mkdtempSync(join(tmpdir(), "hychat-read-position-"));
   const pool = new HostConnectionPool({ logger: silentLogger });
@@ -44,12 +53,7 @@ describe("client read positions", () => {
 
   test("client - a thousand markRead calls in one turn are one write, and the position survives a reopen", async () => {
     const file = join(dir, "coalesced.db");
-    const seeded = ClientStore.open(file);
-    seeded.markJoined("news");
-    seeded.savePosition("news", { lastSeq: 500, unread: 500, readSeq: 0 });
-    seeded.close();
-
-    const store = ClientStore.open(file);
+    const store = seededStore(file, 500);
     const { link, writes } = openLink(store, pool);
     assert.equal(link.snapshot().unread, 500);
     for (let i = 0; i < 1_000; i++) link.markRead();
@@ -70,12 +74,7 @@ describe("client read positions", () => {
 
   test("client - a markRead just before close is written by the close", () => {
     const file = join(dir, "closing.db");
-    const seeded = ClientStore.open(file);
-    seeded.markJoined("news");
-    seeded.savePosition("news", { lastSeq: 7, unread: 7, readSeq: 0 });
-    seeded.close();
-
-    const store = ClientStore.open(file);
+    const store = seededStore(file, 7);
     const { link, writes } = openLink(store, pool);
     link.markRead();
     link.close();
