@@ -40,6 +40,8 @@ export interface HostedChannel {
   view: View;
   moderated: boolean;
   address: Address | null;
+  /** The fingerprint of the certificate members check, as the tracker lists it. */
+  fingerprint: string;
   /** Listed on the tracker right now (false while the liveness link is down). */
   listed: boolean;
   members: number;

@@ -63,6 +63,32 @@ export function logLevelOption(): Option {
   );
 }
 
+/** `sha256:` and 64 hex digits, as `hychat tracker` prints it (upper case and colons accepted). */
+export function parseFingerprint(value: string): string {
+  const hex = value
+    .replace(/^sha256:/i, "")
+    .replaceAll(":", "")
+    .toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    throw new InvalidArgumentError("expected sha256: and 64 hex digits, as the tracker prints it");
+  }
+  return `sha256:${hex}`;
+}
+
+/** `--tracker-fingerprint` and `--tracker-ca`: how this peer knows its tracker is the real one. */
+export function trackerTrustOptions(): Option[] {
+  return [
+    new Option(
+      "--tracker-fingerprint <fp>",
+      "accept only this tracker key (from its `tls fingerprint` line); also replaces a key trusted before",
+    ).argParser(parseFingerprint),
+    new Option(
+      "--tracker-ca <file>",
+      "also trust this CA certificate (PEM) for a tracker's CA-issued certificate",
+    ),
+  ];
+}
+
 /** Default of `--heartbeat-interval`, as the links' own default. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from "node:fs";
 import type { Identity, PeerApi } from "../api/index.js";
 import { Peer } from "../peer/peer.js";
 import type { Address } from "../protocol/tracker-schemas.js";
@@ -33,9 +34,30 @@ export interface SessionOptions {
   guiPort?: number;
   /** Quiet time before a link sends `PING` (default 10 s). */
   heartbeatIntervalMs?: number;
+  /** The only tracker key accepted (`--tracker-fingerprint`). */
+  trackerFingerprint?: string;
+  /** A CA certificate file for a tracker with a CA-issued certificate (`--tracker-ca`). */
+  trackerCaFile?: string;
   logger: Logger;
   /** Lines shown before the first prompt. */
   hint?: readonly string[];
+}
+
+/** Largest CA file read: a certificate chain is a few kilobytes. */
+const MAX_CA_FILE_BYTES = 1024 * 1024;
+
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    if (statSync(file).size > MAX_CA_FILE_BYTES) throw new Error(`larger than ${MAX_CA_FILE_BYTES} bytes`);
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new StartupError("BAD_REQUEST", `cannot read --tracker-ca ${file}: ${(error as Error).message}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new StartupError("BAD_REQUEST", `--tracker-ca ${file} holds no PEM certificate`);
+  }
+  return text;
 }
 
 /** A failure that ends the command: printed as `error CODE: message` on standard error. */
@@ -93,6 +115,8 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
       ...(options.heartbeatIntervalMs === undefined
         ? {}
         : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.trackerFingerprint === undefined ? {} : { trackerFingerprint: options.trackerFingerprint }),
+      ...(options.trackerCaFile === undefined ? {} : { trackerCa: [readCaFile(options.trackerCaFile)] }),
     });
     peer = opened;
     const printer = new EventPrinter(out, {

@@ -11,16 +11,17 @@ import {
   type MemberInfo,
 } from "../protocol/host-schemas.js";
 import { nameKey } from "../protocol/names.js";
-import type { Address, Role, View } from "../protocol/tracker-schemas.js";
-import { addressKey } from "../transport/dial.js";
+import type { Role, View } from "../protocol/tracker-schemas.js";
 import { type BackoffOptions, backoffDelay } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import type { ClientStore } from "./client-store.js";
-import type {
-  HostChannelListener,
-  HostConnection,
-  HostConnectionPool,
-  HostEvent,
+import {
+  endpointKey,
+  type HostChannelListener,
+  type HostConnection,
+  type HostConnectionPool,
+  type HostEndpoint,
+  type HostEvent,
 } from "./host-connection.js";
 import { type FlushListener, OutboxFlusher } from "./outbox-flusher.js";
 
@@ -117,8 +118,8 @@ export class ChannelLink implements HostChannelListener {
     return this.linkState;
   }
 
-  get hostAddress(): Address | null {
-    return this.session?.address ?? null;
+  get hostEndpoint(): HostEndpoint | null {
+    return this.session?.endpoint ?? null;
   }
 
   /** Resolves after the first join attempt: undefined when it ended online or unreachable, the error when refused for good. */
@@ -127,27 +128,27 @@ export class ChannelLink implements HostChannelListener {
   }
 
   /**
-   * Where the tracker says the channel's host is. A new address moves the link. Null (not listed
-   * online) changes nothing on a working link, since the host, not the tracker, is the authority on
-   * its channels; otherwise the link keeps redialing the last address it knew, if any.
+   * Where the tracker says the channel's host is, and its key. A new address or key moves the link.
+   * Null (not listed online) changes nothing on a working link, since the host, not the tracker, is
+   * the authority on its channels; otherwise the link keeps redialing the last endpoint it knew, if any.
    */
-  setAddress(address: Address | null): void {
+  setEndpoint(endpoint: HostEndpoint | null): void {
     if (this.closed) return;
-    if (address === null) {
+    if (endpoint === null) {
       if (this.linkState === "online") return;
       this.setState("unreachable");
       this.settle();
       return;
     }
     const current = this.session;
-    if (current !== undefined && current.key === addressKey(address)) {
+    if (current !== undefined && current.key === endpointKey(endpoint)) {
       if (!current.connected) current.retryNow();
       else if (this.linkState !== "online" && !this.joining) void this.connect();
       return;
     }
     this.detach();
-    this.context.store.saveAddress(this.name, address);
-    const session = this.context.pool.get(address);
+    this.context.store.saveEndpoint(this.name, endpoint);
+    const session = this.context.pool.get(endpoint);
     this.session = session;
     this.setState("connecting");
     session.attach(this.name, this);

@@ -1,5 +1,5 @@
-import type { Address } from "../protocol/tracker-schemas.js";
 import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
+import type { HostEndpoint } from "./host-connection.js";
 import { Outbox } from "./outbox.js";
 
 /**
@@ -28,6 +28,9 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      id INTEGER PRIMARY KEY CHECK (id = 1),
      port INTEGER NOT NULL
    );`,
+  // An address without its key cannot be checked: it is forgotten, and the tracker's listing used.
+  `ALTER TABLE channels ADD COLUMN fingerprint TEXT;
+   UPDATE channels SET host = NULL, port = NULL;`,
 ];
 
 /** What this peer remembers about a channel it joined. */
@@ -38,8 +41,8 @@ export interface StoredChannel {
   lastSeq: number | null;
   readSeq: number;
   unread: number;
-  /** Where the channel's host was last reached, tried before the tracker answers. */
-  address: Address | null;
+  /** Where the channel's host was last reached, and its key: tried before the tracker answers. */
+  endpoint: HostEndpoint | null;
 }
 
 interface ChannelRow {
@@ -50,6 +53,7 @@ interface ChannelRow {
   unread: number;
   host: string | null;
   port: number | null;
+  fingerprint: string | null;
 }
 
 function toStoredChannel(row: ChannelRow): StoredChannel {
@@ -59,7 +63,10 @@ function toStoredChannel(row: ChannelRow): StoredChannel {
     lastSeq: row.last_seq,
     readSeq: row.read_seq,
     unread: row.unread,
-    address: row.host !== null && row.port !== null ? { host: row.host, port: row.port } : null,
+    endpoint:
+      row.host !== null && row.port !== null && row.fingerprint !== null
+        ? { address: { host: row.host, port: row.port }, fingerprint: row.fingerprint }
+        : null,
   };
 }
 
@@ -87,8 +94,8 @@ export class ClientStore {
       ),
       relaxedSync: db.prepare("PRAGMA synchronous = NORMAL"),
       fullSync: db.prepare("PRAGMA synchronous = FULL"),
-      address: db.prepare<[string | null, number | null, string]>(
-        "UPDATE channels SET host = ?, port = ? WHERE name = ?",
+      endpoint: db.prepare<[string | null, number | null, string | null, string]>(
+        "UPDATE channels SET host = ?, port = ?, fingerprint = ? WHERE name = ?",
       ),
       hostPort: db.prepare<[], { port: number }>("SELECT port FROM host_listen WHERE id = 1"),
       saveHostPort: db.prepare<[number]>(
@@ -139,8 +146,13 @@ export class ClientStore {
     }
   }
 
-  saveAddress(name: string, address: Address | null): void {
-    this.statements.address.run(address?.host ?? null, address?.port ?? null, name);
+  saveEndpoint(name: string, endpoint: HostEndpoint | null): void {
+    this.statements.endpoint.run(
+      endpoint?.address.host ?? null,
+      endpoint?.address.port ?? null,
+      endpoint?.fingerprint ?? null,
+      name,
+    );
   }
 
   /** The port this user's channel host last listened on, or null if it never did. */

@@ -1,8 +1,9 @@
 import { ConnectionError } from "../protocol/errors.js";
 import { type HostCommand, type HostRequestBodies, hostLinkSpec } from "../protocol/host-schemas.js";
-import type { Address } from "../protocol/tracker-schemas.js";
+import type { Address, ChannelListing } from "../protocol/tracker-schemas.js";
 import { addressKey } from "../transport/dial.js";
 import { type LinkOptions, ReconnectingClient } from "../transport/reconnecting-client.js";
+import { pinnedTrust } from "../transport/trust.js";
 import type { EventOf, ReplyOf } from "../transport/typed-connection.js";
 import type { Logger } from "../util/logger.js";
 
@@ -11,6 +12,24 @@ export interface HostConnectionOptions extends LinkOptions {
 }
 
 type HostSpec = typeof hostLinkSpec;
+
+/** Where a channel's host is and which key it must present there. */
+export interface HostEndpoint {
+  address: Address;
+  /** The fingerprint the tracker listed for the host's certificate. */
+  fingerprint: string;
+}
+
+/** The endpoint of a listing that is online, else null. */
+export function listedEndpoint(listing: ChannelListing | undefined): HostEndpoint | null {
+  if (listing?.online !== true || listing.address === null || listing.fingerprint === null) return null;
+  return { address: listing.address, fingerprint: listing.fingerprint };
+}
+
+/** One key per host identity: the same address with another key is another host. */
+export function endpointKey(endpoint: HostEndpoint): string {
+  return `${addressKey(endpoint.address)} ${endpoint.fingerprint}`;
+}
 
 /** An event from a channel host, checked against the protocol's schema. */
 export type HostEvent = EventOf<HostSpec>;
@@ -30,7 +49,7 @@ export interface HostChannelListener {
  * when the last one detaches.
  */
 export class HostConnection {
-  readonly address: Address;
+  readonly endpoint: HostEndpoint;
   readonly key: string;
   private readonly channels = new Map<string, HostChannelListener>();
   private readonly onIdle: (connection: HostConnection) => void;
@@ -39,17 +58,18 @@ export class HostConnection {
 
   /** `onIdle` runs when the last channel detaches; it is expected to close the connection. */
   constructor(
-    address: Address,
+    endpoint: HostEndpoint,
     options: HostConnectionOptions,
     onIdle: (connection: HostConnection) => void,
   ) {
-    this.address = address;
-    this.key = addressKey(address);
+    this.endpoint = endpoint;
+    this.key = endpointKey(endpoint);
     this.onIdle = onIdle;
     this.client = new ReconnectingClient<HostRequestBodies, HostSpec>({
       ...options,
       server: "host",
-      address,
+      address: endpoint.address,
+      trust: pinnedTrust(endpoint.fingerprint, "HOST_KEY_MISMATCH", "the channel host"),
       spec: hostLinkSpec,
       onUp: () => {
         for (const listener of [...this.channels.values()]) listener.up();
@@ -105,7 +125,7 @@ export class HostConnection {
   }
 }
 
-/** Connections to channel hosts by address: channels on the same host share one connection. */
+/** Connections to channel hosts by endpoint: channels on the same host share one connection. */
 export class HostConnectionPool {
   private readonly connections = new Map<string, HostConnection>();
   /** Idle connections still closing, so `close` can wait for them too. */
@@ -113,11 +133,11 @@ export class HostConnectionPool {
 
   constructor(private readonly options: HostConnectionOptions) {}
 
-  get(address: Address): HostConnection {
-    const key = addressKey(address);
+  get(endpoint: HostEndpoint): HostConnection {
+    const key = endpointKey(endpoint);
     let connection = this.connections.get(key);
     if (connection === undefined) {
-      connection = new HostConnection(address, this.options, (idle) => {
+      connection = new HostConnection(endpoint, this.options, (idle) => {
         if (this.connections.get(idle.key) === idle) this.connections.delete(idle.key);
         const closed = idle.close();
         this.closing.add(closed);

@@ -8,11 +8,14 @@ import {
   trackerLinkSpec,
 } from "../protocol/tracker-schemas.js";
 import { type LinkOptions, ReconnectingClient } from "../transport/reconnecting-client.js";
+import type { ServerTrust } from "../transport/trust.js";
 import type { ReplyOf, TypedConnection } from "../transport/typed-connection.js";
 import type { Logger } from "../util/logger.js";
 
 export interface TrackerSessionOptions extends LinkOptions {
   address: Address;
+  /** Which certificate the tracker must present. */
+  trust: ServerTrust;
   /**
    * The held ticket is renewed (`RENEW`) once this fraction of its remaining lifetime has passed
    * (default 0.5). A tracker that is down then renews it on the next `RESUME` instead.

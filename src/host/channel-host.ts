@@ -3,6 +3,8 @@ import { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import { channelNameSchema, nameKey } from "../protocol/names.js";
 import type { Address, View } from "../protocol/tracker-schemas.js";
+import { loadOrCreateTlsIdentity, type TlsIdentity } from "../transport/tls-identity.js";
+import type { ServerTrust } from "../transport/trust.js";
 import type { BackoffOptions } from "../util/backoff.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { KeyedTokenBuckets } from "../util/rate-limit.js";
@@ -28,6 +30,8 @@ export interface ChannelHostOptions {
   /** The owner's current ticket (signed by the tracker), for `RESUME` on the liveness link. */
   getTicket(): string;
   tracker: Address;
+  /** Which certificate the tracker must present (the peer's pinned or first-use trust). */
+  trackerTrust: ServerTrust;
   /** Default "127.0.0.1". */
   listenHost?: string;
   /** Default 0: the OS picks. */
@@ -46,7 +50,7 @@ export interface ChannelHostOptions {
 }
 
 /**
- * Serves any number of channels on one TCP port: history in SQLite, permissions, presence and
+ * Serves any number of channels on one TLS port: history in SQLite, permissions, presence and
  * fan-out, and a liveness link that keeps the channels listed on the tracker.
  */
 export class ChannelHost {
@@ -70,8 +74,12 @@ export class ChannelHost {
   private listenAddress: Address = { host: "127.0.0.1", port: 0 };
   private closing: Promise<void> | undefined;
 
-  private constructor(options: ChannelHostOptions, store: HistoryStore) {
+  /** The fingerprint of the certificate members see; the tracker lists it with every channel. */
+  readonly fingerprint: string;
+
+  private constructor(options: ChannelHostOptions, store: HistoryStore, identity: TlsIdentity) {
     this.options = options;
+    this.fingerprint = identity.fingerprint;
     this.limits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
     this.logger = options.logger ?? createLogger({ name: "host" });
     this.store = store;
@@ -91,6 +99,8 @@ export class ChannelHost {
       onInternalError: (error, command) => this.logger.error({ err: error, command }, "host command failed"),
     });
     this.server = new HostServer({
+      identity,
+      dataDir: options.dataDir,
       limits: this.limits,
       logger: this.logger,
       dispatcher,
@@ -98,8 +108,10 @@ export class ChannelHost {
     });
     this.link = new TrackerLink({
       tracker: options.tracker,
+      trust: options.trackerTrust,
       getTicket: options.getTicket,
       advertised: () => this.listenAddress,
+      fingerprint: identity.fingerprint,
       channels: () =>
         [...this.hosted.values()].map((channel) => ({
           name: channel.name,
@@ -123,10 +135,12 @@ export class ChannelHost {
 
   /** Opens the store, listens, then re-lists every channel stored by a previous run. */
   static async start(options: ChannelHostOptions): Promise<ChannelHost> {
+    // The key lives beside host.db, so members' pinned fingerprint survives restarts.
+    const identity = await loadOrCreateTlsIdentity(options.dataDir, `hychat host of ${options.owner}`);
     const store = HistoryStore.open(options.dataDir);
     let host: ChannelHost;
     try {
-      host = new ChannelHost(options, store);
+      host = new ChannelHost(options, store, identity);
       host.listenAddress = await host.listen();
     } catch (error) {
       store.close();
@@ -255,6 +269,7 @@ export class ChannelHost {
       view: channel.view,
       moderated: channel.moderated,
       address: this.listenAddress,
+      fingerprint: this.fingerprint,
       listed: this.link.isListed(channel.name),
       members: channel.visibleCount,
     };

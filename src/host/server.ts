@@ -1,14 +1,22 @@
-import { createServer, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import type { Server } from "node:tls";
 import { Connection } from "../protocol/connection.js";
 import type { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { TCP_KEEPALIVE_MS } from "../transport/dial.js";
+import type { TlsIdentity } from "../transport/tls-identity.js";
+import { createTlsServer } from "../transport/tls-server.js";
 import type { Logger } from "../util/logger.js";
 import { dropIfBacklogged } from "./fanout.js";
 import type { HostLimits } from "./limits.js";
 import { MemberConnection } from "./member-connection.js";
 
 export interface HostServerOptions {
+  /** The key and certificate members check against the fingerprint the tracker lists. */
+  identity: TlsIdentity;
+  /** Where the TLS session-ticket keys are kept. */
+  dataDir: string;
   limits: HostLimits;
   logger: Logger;
   dispatcher: Dispatcher<MemberConnection>;
@@ -16,7 +24,10 @@ export interface HostServerOptions {
   onSessionClosed(session: MemberConnection): void;
 }
 
-/** The host's TCP server: one `Connection` and one `MemberConnection` per accepted socket. */
+/** Sockets still in their TLS handshake beyond `maxConnections` (kept so the refusal can be told). */
+const HANDSHAKE_SLACK = 256;
+
+/** The host's TLS server: one `Connection` and one `MemberConnection` per accepted link. */
 export class HostServer {
   readonly sessions = new Set<MemberConnection>();
   private readonly server: Server;
@@ -26,7 +37,15 @@ export class HostServer {
 
   constructor(options: HostServerOptions) {
     this.options = options;
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createTlsServer({
+      identity: options.identity,
+      dataDir: options.dataDir,
+      maxSockets: options.limits.maxConnections + HANDSHAKE_SLACK,
+    });
+    this.server.on("secureConnection", (socket) => this.accept(socket));
+    this.server.on("tlsClientError", (error, socket) =>
+      options.logger.debug({ err: error, remote: socket.remoteAddress }, "TLS handshake failed"),
+    );
     // A failed bind is `listen`'s rejection, for the caller to handle; log only errors after that.
     this.server.on("error", (error) => {
       if (this.server.listening) options.logger.error({ err: error }, "host server error");
@@ -68,6 +87,7 @@ export class HostServer {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const { limits, logger, dispatcher } = this.options;
     const connectionOptions = {
       maxFrameBytes: limits.maxFrameBytes,

@@ -6,6 +6,7 @@ import {
   type View,
 } from "../protocol/tracker-schemas.js";
 import { type LinkOptions, ReconnectingClient } from "../transport/reconnecting-client.js";
+import type { ServerTrust } from "../transport/trust.js";
 import type { TypedConnection } from "../transport/typed-connection.js";
 import type { Logger } from "../util/logger.js";
 import type { TrackerKey } from "./history-store.js";
@@ -23,10 +24,14 @@ export interface LinkChannel {
 
 export interface TrackerLinkOptions extends LinkOptions {
   tracker: Address;
+  /** Which certificate the tracker must present. */
+  trust: ServerTrust;
   /** The owner's current ticket, read on every (re)connect. */
   getTicket(): string;
   /** Where members reach the channels (sent with `HOST`). */
   advertised(): Address;
+  /** The fingerprint of the host's certificate (sent with `HOST`, for members to check). */
+  fingerprint: string;
   /** Every channel to register after a (re)connect. */
   channels(): LinkChannel[];
   /** The tracker's key, from `KEY` and every `HOST` answer. */
@@ -186,6 +191,7 @@ export class TrackerLink {
       channel: channel.name,
       host: address.host,
       port: address.port,
+      fingerprint: this.options.fingerprint,
       view: channel.view,
       moderated: channel.moderated,
     });

@@ -1,10 +1,10 @@
 import type { JoinedChannel } from "../api/index.js";
 import { ChannelLink, type ChannelLinkContext, type LinkIdentity } from "../client/channel-link.js";
 import type { ClientStore } from "../client/client-store.js";
+import { endpointKey, type HostEndpoint, listedEndpoint } from "../client/host-connection.js";
 import type { RemovalCode } from "../protocol/codes.js";
 import { errorFromWire, type HychatError, wireError } from "../protocol/errors.js";
 import { nameKey } from "../protocol/names.js";
-import type { Address } from "../protocol/tracker-schemas.js";
 import { checkChannelName, type PeerContext, type UserState } from "./context.js";
 import type { Directory } from "./directory.js";
 import type { MessageLifecycle } from "./message-lifecycle.js";
@@ -125,8 +125,8 @@ export class JoinedChannels {
   onePerHost(): ChannelLink[] {
     const hosts = new Map<string, ChannelLink>();
     for (const link of this.context.user()?.links.values() ?? []) {
-      const address = link.hostAddress;
-      if (link.state === "online" && address !== null) hosts.set(`${address.host}:${address.port}`, link);
+      const endpoint = link.hostEndpoint;
+      if (link.state === "online" && endpoint !== null) hosts.set(endpointKey(endpoint), link);
     }
     return [...hosts.values()];
   }
@@ -137,19 +137,17 @@ export class JoinedChannels {
     user.store.outbox.adoptChannel(name);
     const link = new ChannelLink(name, user.linkContext);
     user.links.set(name, link);
-    link.setAddress(this.knownAddress(user, name));
+    link.setEndpoint(this.knownEndpoint(user, name));
     return link;
   }
 
   /** Where to reach a channel's host: here when this peer hosts it, else as listed, else where it was last reached. */
-  private knownAddress(user: UserState, name: string): Address | null {
+  private knownEndpoint(user: UserState, name: string): HostEndpoint | null {
     const channelHost = user.channelHost;
     if (channelHost?.channels().some((hosted) => nameKey(hosted.name) === nameKey(name))) {
-      return channelHost.address;
+      return { address: channelHost.address, fingerprint: channelHost.fingerprint };
     }
-    const listing = this.directory.get(name);
-    if (listing?.online) return listing.address;
-    return user.store.channel(name)?.address ?? null;
+    return listedEndpoint(this.directory.get(name)) ?? user.store.channel(name)?.endpoint ?? null;
   }
 
   private linkIdentity(): LinkIdentity | undefined {

@@ -3,6 +3,7 @@ import type { ChannelLink, ChannelLinkContext } from "../client/channel-link.js"
 import type { ClientStore } from "../client/client-store.js";
 import type { HostConnectionPool } from "../client/host-connection.js";
 import type { TrackerSession } from "../client/tracker-session.js";
+import type { TrackerTrust } from "../client/tracker-trust.js";
 import type { ChannelHost } from "../host/channel-host.js";
 import type { HostLimits } from "../host/limits.js";
 import { wireError } from "../protocol/errors.js";
@@ -14,6 +15,13 @@ import type { InstanceLock } from "./instance-lock.js";
 
 export interface PeerOptions {
   tracker: Address;
+  /**
+   * The tracker's certificate fingerprint (`sha256:...`): the only key accepted, remembered from now
+   * on. Without it the key seen first is trusted and kept in `<dataDir>/known-trackers.json`.
+   */
+  trackerFingerprint?: string;
+  /** Extra CA certificates (PEM) for a tracker whose certificate a CA issued for its name. */
+  trackerCa?: string[];
   /** Per-user state lives in `<dataDir>/<username lowercased>/`: client.db, host.db, session.json. */
   dataDir: string;
   /**
@@ -64,6 +72,8 @@ export interface PeerContext {
   readonly options: PeerOptions;
   readonly logger: Logger;
   readonly tracker: TrackerSession;
+  /** How the tracker's certificate is checked, on the peer's link and its host's. */
+  readonly trackerTrust: TrackerTrust;
   readonly pool: HostConnectionPool;
   emit(event: PeerEvent): void;
   /** The signed-in user's state; undefined while nobody is signed in. */

@@ -1,4 +1,5 @@
 import type { ChannelLink } from "../client/channel-link.js";
+import { listedEndpoint } from "../client/host-connection.js";
 import { nameKey } from "../protocol/names.js";
 import type { ChannelListing, TrackerEventBodies } from "../protocol/tracker-schemas.js";
 import type { PeerContext } from "./context.js";
@@ -37,7 +38,7 @@ export class Directory {
     if (user !== undefined) {
       for (const link of user.links.values()) {
         const listing = this.listings.get(nameKey(link.name));
-        link.setAddress(listing?.online ? listing.address : null);
+        link.setEndpoint(listedEndpoint(listing));
       }
     }
     this.context.emit({ type: "directory", channels });
@@ -54,26 +55,16 @@ export class Directory {
 
   /**
    * A `CHANNELS` event: one channel was listed, changed, went on- or offline, or was removed. The
-   * event carries the listing, so the directory is updated in place; only an event without one
-   * (from a tracker of an earlier release) about a channel not seen before costs a `LIST`.
+   * event carries the listing, so the directory is updated in place without a `LIST`.
    */
   changed(change: TrackerEventBodies["CHANNELS"]): void {
     const key = nameKey(change.channel);
     const known = this.listings.get(key);
-    let updated: ChannelListing | undefined;
-    if (change.removed === true || change.listing === null) {
-      this.listings.delete(key);
-    } else if (change.listing !== undefined) {
-      updated = change.listing;
-    } else if (known !== undefined) {
-      updated = { ...known, online: change.online, address: change.online ? change.address : null };
-    } else {
-      void this.refreshQuietly();
-      return;
-    }
-    if (updated !== undefined) this.listings.set(key, updated);
+    const updated: ChannelListing | undefined = change.listing ?? undefined;
+    if (updated === undefined) this.listings.delete(key);
+    else this.listings.set(key, updated);
     const link = this.context.user()?.links.get(updated?.name ?? known?.name ?? change.channel);
-    link?.setAddress(updated?.online === true ? updated.address : null);
+    link?.setEndpoint(listedEndpoint(updated));
     this.context.emit({ type: "directory", channels: [...this.listings.values()] });
   }
 

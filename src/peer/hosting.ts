@@ -70,6 +70,7 @@ export class Hosting {
         owner: user.username,
         getTicket: () => tracker.credentials?.ticket ?? "",
         tracker: options.tracker,
+        trackerTrust: this.context.trackerTrust,
         listenHost: listen.host,
         listenPort: previousPort ?? listen.port,
         listenPortFallback: previousPort !== null,

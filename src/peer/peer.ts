@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type {
   ChannelInfo,
   DebugInfo,
@@ -13,6 +14,7 @@ import type {
 } from "../api/index.js";
 import { HostConnectionPool } from "../client/host-connection.js";
 import { TrackerSession } from "../client/tracker-session.js";
+import { KNOWN_TRACKERS_FILE, TrackerTrust } from "../client/tracker-trust.js";
 import { wireError } from "../protocol/errors.js";
 import { DEFAULT_PAGE, type MemberInfo } from "../protocol/host-schemas.js";
 import type { ChannelListing, Role, View } from "../protocol/tracker-schemas.js";
@@ -54,9 +56,22 @@ export class Peer implements PeerApi {
       backoff: options.backoff ?? {},
     };
     const pool = new HostConnectionPool({ ...link, logger });
+    const trackerTrust = new TrackerTrust({
+      knownFile: join(options.dataDir, KNOWN_TRACKERS_FILE),
+      ...(options.trackerFingerprint === undefined ? {} : { pinned: options.trackerFingerprint }),
+      ...(options.trackerCa === undefined ? {} : { ca: options.trackerCa }),
+      onFirstUse: (address, fingerprint) =>
+        this.hub.emit({
+          type: "notice",
+          level: "info",
+          code: "TRACKER_TRUSTED",
+          text: `trusting the tracker at ${address} on first use: ${fingerprint} (check it against the tracker's "tls fingerprint" line)`,
+        }),
+    });
     const tracker = new TrackerSession(
       {
         address: options.tracker,
+        trust: trackerTrust,
         ...link,
         ticketRenewFraction: options.ticketRenewFraction,
         ticketRenewMinDelayMs: options.ticketRenewMinDelayMs,
@@ -73,6 +88,7 @@ export class Peer implements PeerApi {
       options,
       logger,
       tracker,
+      trackerTrust,
       pool,
       emit: (event: PeerEvent) => this.hub.emit(event),
       user: () => this.session.current,

@@ -54,6 +54,10 @@ export const LOCAL_CODES = [
   "DATA_DIR_IN_USE",
   "CANCELLED",
   "BAD_REPLY",
+  "TLS_FAILED",
+  "TRACKER_KEY_MISMATCH",
+  "HOST_KEY_MISMATCH",
+  "TRACKER_TRUSTED",
 ] as const;
 export type LocalCode = (typeof LOCAL_CODES)[number];
 

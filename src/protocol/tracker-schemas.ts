@@ -10,6 +10,8 @@ const credentials = z.object({
   password: z.string().max(1024),
 });
 export const viewSchema = z.enum(["public", "private"]);
+/** A TLS certificate's identity: `sha256:` and the SHA-256 of its DER in lowercase hex. */
+export const fingerprintSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 export type View = z.infer<typeof viewSchema>;
 
 export const trackerBodySchemas = {
@@ -27,6 +29,8 @@ export const trackerBodySchemas = {
     channel: channelNameSchema,
     host: z.string().min(1).max(255).optional(),
     port: z.number().int().min(1).max(65535),
+    /** The fingerprint of the certificate the host presents to members. */
+    fingerprint: fingerprintSchema,
     view: viewSchema.optional(),
     moderated: z.boolean().optional(),
   }),
@@ -56,6 +60,8 @@ export const channelListingSchema = z.object({
   moderated: z.boolean(),
   online: z.boolean(),
   address: addressSchema.nullable(),
+  /** The host's certificate fingerprint while it is online: members accept no other key there. */
+  fingerprint: fingerprintSchema.nullable(),
   members: z.number().int().min(0),
 });
 export type ChannelListing = z.infer<typeof channelListingSchema>;
@@ -110,16 +116,17 @@ export type TrackerRequestBodies = { [C in TrackerCommand]: z.input<(typeof trac
 /**
  * Events the tracker sends. `CHANNELS` carries the channel's listing after the change (null once it
  * is removed), so a peer updates its directory without a `LIST`: one new channel would otherwise
- * cost the tracker one `LIST` per online peer. A tracker of an earlier release sends neither field.
+ * cost the tracker one `LIST` per online peer.
  */
 export const trackerEventSchemas = {
   CHANNELS: z.object({
     channel: channelNameSchema,
     online: z.boolean(),
     address: addressSchema.nullable(),
+    fingerprint: fingerprintSchema.nullable(),
     /** True when the channel was unhosted: its name is free and it is no longer listed. */
     removed: z.boolean().optional(),
-    listing: channelListingSchema.nullable().optional(),
+    listing: channelListingSchema.nullable(),
   }),
 } as const;
 

@@ -114,6 +114,7 @@ export class TrackerContext {
       moderated: channel.moderated,
       online: link !== undefined,
       address: link === undefined ? null : { ...link.address },
+      fingerprint: link?.fingerprint ?? null,
       members: link?.members ?? 0,
     };
   }
@@ -130,6 +131,7 @@ export class TrackerContext {
       channel: listing?.name ?? name,
       online: listing?.online ?? false,
       address: listing?.address ?? null,
+      fingerprint: listing?.fingerprint ?? null,
       ...(listing === null ? { removed: true } : {}),
       listing,
     });

@@ -39,15 +39,24 @@ export interface TrackerOptions {
   guestsPerSecondPerAddress?: number;
   /** Longest accepted frame in bytes (default 1 MiB). */
   maxFrameBytes?: number;
+  /**
+   * A certificate (PEM, with its chain) and key issued for the tracker's host name, say by a CA.
+   * Default: a key and self-signed certificate the tracker creates in `dataDir` on first start.
+   */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Default: warnings and errors to standard error. */
   logger?: Logger;
   /** Default: `SqliteTrackerStore` on `dataDir/tracker.db`. The tracker closes it on `close()`. */
   store?: TrackerStore;
 }
 
-export type ResolvedTrackerOptions = Required<Omit<TrackerOptions, "logger" | "store">>;
+export type ResolvedTrackerOptions = Required<
+  Omit<TrackerOptions, "logger" | "store" | "tlsCert" | "tlsKey">
+> &
+  Pick<TrackerOptions, "tlsCert" | "tlsKey">;
 
-export const DEFAULT_TRACKER_OPTIONS: Omit<ResolvedTrackerOptions, "dataDir"> = {
+export const DEFAULT_TRACKER_OPTIONS: Omit<ResolvedTrackerOptions, "dataDir" | "tlsCert" | "tlsKey"> = {
   host: "127.0.0.1",
   port: DEFAULT_TRACKER_PORT,
   ticketTtlS: DEFAULT_TICKET_TTL_S,

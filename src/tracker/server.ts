@@ -1,12 +1,19 @@
 import type { KeyObject } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
+import type { Server } from "node:tls";
 import { loadOrCreateIdentity } from "../auth/keys.js";
 import { Connection } from "../protocol/connection.js";
 import type { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import {
+  loadOrCreateTlsIdentity,
+  loadTlsIdentityFiles,
+  type TlsIdentity,
+} from "../transport/tls-identity.js";
+import { createTlsServer } from "../transport/tls-server.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { plainAddress } from "./access.js";
 import { TrackerContext } from "./context.js";
@@ -16,11 +23,27 @@ import { PeerConnection } from "./peer-connection.js";
 import { SqliteTrackerStore, TRACKER_DB_FILE } from "./sqlite-store.js";
 import { OnlineState } from "./state.js";
 
+/** Sockets still in their TLS handshake beyond `maxConnections` (kept so the refusal can be told). */
+const HANDSHAKE_SLACK = 1_000;
+
+/** A certificate given by the operator (`--tls-cert`), else the tracker's own, kept in its data dir. */
+function trackerTlsIdentity(options: ResolvedTrackerOptions): Promise<TlsIdentity> {
+  if (options.tlsCert !== undefined || options.tlsKey !== undefined) {
+    if (options.tlsCert === undefined || options.tlsKey === undefined) {
+      return Promise.reject(new Error("a TLS certificate needs its key, and a key its certificate"));
+    }
+    return Promise.resolve(loadTlsIdentityFiles(options.tlsCert, options.tlsKey));
+  }
+  return loadOrCreateTlsIdentity(options.dataDir, "hychat tracker");
+}
+
 export { DEFAULT_TRACKER_OPTIONS, DEFAULT_TRACKER_PORT, type TrackerOptions } from "./options.js";
 
 /** The tracker: accounts, tickets and the channel directory, served over TCP (docs/protocol.md). */
 export class TrackerServer {
   readonly address: Address;
+  /** The fingerprint of the certificate the tracker presents, for peers to pin. */
+  readonly fingerprint: string;
   readonly issuer: string;
   readonly publicKey: KeyObject;
   private readonly context: TrackerContext;
@@ -40,7 +63,19 @@ export class TrackerServer {
     const logger = options.logger ?? createLogger({ name: "tracker" });
     const store = options.store ?? new SqliteTrackerStore(join(resolved.dataDir, TRACKER_DB_FILE));
     const context = new TrackerContext(resolved, store, identity, new OnlineState(), logger);
-    const server = createServer();
+    let server: Server;
+    let tls: TlsIdentity;
+    try {
+      tls = await trackerTlsIdentity(resolved);
+      server = createTlsServer({
+        identity: tls,
+        dataDir: resolved.dataDir,
+        maxSockets: resolved.maxConnections + HANDSHAKE_SLACK,
+      });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -53,11 +88,12 @@ export class TrackerServer {
       store.close();
       throw error;
     }
-    return new TrackerServer(server, context);
+    return new TrackerServer(server, context, tls.fingerprint);
   }
 
-  private constructor(server: Server, context: TrackerContext) {
+  private constructor(server: Server, context: TrackerContext, fingerprint: string) {
     this.server = server;
+    this.fingerprint = fingerprint;
     this.context = context;
     this.options = context.options;
     this.logger = context.logger;
@@ -66,9 +102,12 @@ export class TrackerServer {
     this.dispatcher = createTrackerDispatcher(context);
     const info = server.address() as AddressInfo;
     this.address = { host: info.address, port: info.port };
-    server.on("connection", (socket) => this.accept(socket));
+    server.on("secureConnection", (socket) => this.accept(socket));
+    server.on("tlsClientError", (error, socket) =>
+      this.logger.debug({ err: error, remote: socket.remoteAddress }, "TLS handshake failed"),
+    );
     server.on("error", (error) => this.logger.error({ err: error }, "tracker server error"));
-    this.logger.info({ address: this.address, issuer: this.issuer }, "tracker listening");
+    this.logger.info({ address: this.address, issuer: this.issuer, fingerprint }, "tracker listening");
   }
 
   /** Closes the listener, every connection and the store; waits for running handlers first. Idempotent. */

@@ -14,6 +14,8 @@ export interface ListingOwner {
   name: string;
   session: PeerConnection;
   address: Address;
+  /** The fingerprint of the certificate the host presents there. */
+  fingerprint: string;
   /** Visible online members, as last reported by the host with MEMBERS. */
   members: number;
 }
@@ -109,16 +111,17 @@ export class OnlineState {
   }
 
   /**
-   * Makes `session` the channel's liveness link at `address`. Members carry over when the same
+   * Makes `session` the channel's liveness link at `address`, whose host presents `fingerprint`. Members carry over when the same
    * connection registers again, and start at 0 on a new link.
    */
-  setLink(channel: string, session: PeerConnection, address: Address): ListingOwner {
+  setLink(channel: string, session: PeerConnection, address: Address, fingerprint: string): ListingOwner {
     const key = nameKey(channel);
     const previous = this.links.get(key);
     const link: ListingOwner = {
       name: channel,
       session,
       address,
+      fingerprint,
       members: previous !== undefined && previous.session === session ? previous.members : 0,
     };
     this.links.set(key, link);

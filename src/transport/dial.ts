@@ -1,42 +1,113 @@
-import { connect, type Socket } from "node:net";
+import { connect, type TLSSocket } from "node:tls";
 import { ConnectionError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { fingerprintOf } from "./tls-identity.js";
+import { namesHost, type ServerTrust } from "./trust.js";
 
-/** How long a TCP connect may take before the attempt counts as failed (default 5 s). */
+/** How long a TCP connect and TLS handshake may take before the attempt counts as failed (default 5 s). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /** Idle time before the kernel starts probing a link, on every socket hychat opens or accepts. */
 export const TCP_KEEPALIVE_MS = 30_000;
 
+export interface DialOptions {
+  trust: ServerTrust;
+  timeoutMs?: number;
+  /** A TLS session from an earlier link to the same server, to resume it without a full handshake. */
+  session?: Buffer;
+  /** The server sent a session ticket: keep it for the next dial. */
+  onSession?(session: Buffer): void;
+}
+
 /**
- * Opens a TCP socket to `address`; rejects on error or after `timeoutMs`, leaving no socket behind.
- * The one place a hychat link is dialed (through `ReconnectingClient`).
+ * Opens a TLS 1.3 link to `address` and checks the server's certificate with `trust`; rejects on
+ * error, on a refused certificate or after the timeout, leaving no socket behind. The one place a
+ * hychat link is dialed (through `ReconnectingClient`).
  */
-export function dial(address: Address, timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS): Promise<Socket> {
+export function dial(address: Address, options: DialOptions): Promise<TLSSocket> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address.host, port: address.port });
+    const socket = connect({
+      host: address.host,
+      port: address.port,
+      // Names are checked below, against the trust in use: self-signed certificates are pinned instead.
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.3",
+      ...(isIpLiteral(address.host) ? {} : { servername: address.host }),
+      ...(options.trust.ca === undefined ? {} : { ca: options.trust.ca }),
+      ...(options.session === undefined ? {} : { session: options.session }),
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const timer = setTimeout(() => {
       fail(new ConnectionError("TIMEOUT", `connect to ${addressKey(address)} timed out`));
     }, timeoutMs);
-    const onError = (error: Error) => fail(error);
+    const onError = (error: Error) => fail(tlsError(address, error));
     const fail = (error: Error) => {
       clearTimeout(timer);
-      socket.off("connect", onConnect);
+      socket.off("secureConnect", onConnect);
       socket.off("error", onError);
       socket.destroy();
       reject(error);
     };
+    let verified = false;
+    let pendingSession: Buffer | undefined;
     const onConnect = () => {
+      // A resumed session proves the server holds the secret of the earlier session, whose
+      // certificate passed this check; TLS 1.3 sends no certificate again.
+      if (!socket.isSessionReused()) {
+        const certificate = socket.getPeerCertificate();
+        if (certificate.raw === undefined) {
+          fail(new ConnectionError("TLS_FAILED", `${addressKey(address)} presented no certificate`));
+          return;
+        }
+        try {
+          options.trust.check({
+            address,
+            fingerprint: fingerprintOf(certificate.raw),
+            caVerified: namesHost(address.host, socket.authorized, certificate),
+          });
+        } catch (error) {
+          fail(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+      }
+      verified = true;
+      if (pendingSession !== undefined) options.onSession?.(pendingSession);
       clearTimeout(timer);
       socket.off("error", onError);
       resolve(socket);
     };
-    socket.once("connect", onConnect);
+    // Only sessions of a server that passed the check are kept for resuming.
+    socket.on("session", (session: Buffer) => {
+      if (verified) options.onSession?.(session);
+      else pendingSession = session;
+    });
+    socket.once("secureConnect", onConnect);
     socket.once("error", onError);
   });
 }
 
 export function addressKey(address: Address): string {
   return `${address.host}:${address.port}`;
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+/** A handshake that fails (a plaintext server, an old TLS version) says so, with the cause kept. */
+function tlsError(address: Address, error: Error): Error {
+  const code = (error as { code?: string }).code ?? "";
+  if (
+    code.startsWith("ERR_SSL") ||
+    code.startsWith("ERR_TLS") ||
+    /SSL|TLS|socket disconnected/i.test(error.message)
+  ) {
+    return new ConnectionError(
+      "TLS_FAILED",
+      `TLS handshake with ${addressKey(address)} failed (${error.message}); is it a hychat tracker or host of this release?`,
+      { cause: error },
+    );
+  }
+  return error;
 }

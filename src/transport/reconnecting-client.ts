@@ -6,6 +6,7 @@ import type { Address } from "../protocol/tracker-schemas.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "./dial.js";
+import type { ServerTrust } from "./trust.js";
 import {
   type EventOf,
   type LinkSpec,
@@ -15,6 +16,9 @@ import {
 } from "./typed-connection.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** Dial failures that waiting out a backoff will not fix; the redials go on, in case it was a man in the middle. */
+const KEY_REFUSALS: ReadonlySet<string> = new Set(["TRACKER_KEY_MISMATCH", "HOST_KEY_MISMATCH"]);
 
 /** Options of the links that hychat dials; tests shorten the heartbeat so a dead link is found fast. */
 export interface LinkOptions {
@@ -33,6 +37,8 @@ export interface ReconnectingClientOptions<Bodies extends Record<string, unknown
   /** What the other side is, for `HELLO`'s check and for messages: `tracker` or `host`. */
   server: HelloReply["server"];
   address: Address;
+  /** Which certificate the server must present (pinned fingerprint, first use, or a CA). */
+  trust: ServerTrust;
   spec: S;
   logger: Logger;
   /**
@@ -76,6 +82,8 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
   private dialCount = 0;
   private lastErrorText: string | undefined;
   private downSince: number | undefined;
+  /** The last TLS session the server handed out, so a redial resumes instead of a full handshake. */
+  private tlsSession: Buffer | undefined;
 
   constructor(options: ReconnectingClientOptions<Bodies, S>) {
     this.options = options;
@@ -217,10 +225,24 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
 
   private async dialOnce(): Promise<void> {
     this.dialCount += 1;
-    const socket = await dial(
-      this.options.address,
-      this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    );
+    let socket: Awaited<ReturnType<typeof dial>>;
+    try {
+      socket = await dial(this.options.address, {
+        trust: this.options.trust,
+        timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
+        onSession: (session) => {
+          this.tlsSession = session;
+        },
+      });
+    } catch (error) {
+      // A server with the wrong key will not become the right one by waiting: say so to whoever waits.
+      if (error instanceof ConnectionError && KEY_REFUSALS.has(error.code)) {
+        this.tlsSession = undefined;
+        for (const waiter of [...this.waiters]) this.settle(waiter, error);
+      }
+      throw error;
+    }
     if (this.closed) {
       socket.destroy();
       return;
@@ -265,8 +287,9 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
         version: PROTOCOL_VERSION,
       } as Bodies[typeof hello])) as HelloReply;
     } catch (error) {
-      if (error instanceof HychatError && error.code === "UNKNOWN_COMMAND") return;
-      throw error;
+      if (error instanceof HychatError && error.code === "UNKNOWN_COMMAND")
+        reply = { version: 1, server: this.options.server };
+      else throw error;
     }
     if (reply.version !== PROTOCOL_VERSION) {
       throw wireError(

@@ -80,6 +80,7 @@ function withChannels(peer: CliFakePeer): void {
       moderated: false,
       online: true,
       address: { host: "127.0.0.1", port: 4000 },
+      fingerprint: `sha256:${"ab".repeat(32)}`,
       members: 2,
     },
     {
@@ -89,6 +90,7 @@ function withChannels(peer: CliFakePeer): void {
       moderated: true,
       online: false,
       address: null,
+      fingerprint: null,
       members: 0,
     },
   );

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
+
+const HOST_KEY = `sha256:${"ab".repeat(32)}`;
+
 import { CLIENT_MIGRATIONS, ClientStore } from "../../src/client/client-store.js";
 
 describe("client store", () => {
@@ -102,10 +105,10 @@ describe("client store", () => {
       lastSeq: null,
       readSeq: 0,
       unread: 0,
-      address: null,
+      endpoint: null,
     });
     store.savePosition("news", { lastSeq: 42, unread: 3, readSeq: 0 });
-    store.saveAddress("news", { host: "127.0.0.1", port: 4567 });
+    store.saveEndpoint("news", { address: { host: "127.0.0.1", port: 4567 }, fingerprint: HOST_KEY });
     store.markJoined("old");
     store.markLeft("old");
     store.close();
@@ -117,7 +120,7 @@ describe("client store", () => {
       lastSeq: 42,
       readSeq: 0,
       unread: 3,
-      address: { host: "127.0.0.1", port: 4567 },
+      endpoint: { address: { host: "127.0.0.1", port: 4567 }, fingerprint: HOST_KEY },
     });
     reopened.savePosition("news", { lastSeq: 42, unread: 0, readSeq: 42 });
     assert.deepEqual([reopened.channel("news")?.readSeq, reopened.channel("news")?.unread], [42, 0]);

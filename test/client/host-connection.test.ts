@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
-import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { after, describe, test } from "node:test";
+import { createServer, type Server } from "node:tls";
 import {
   type HostChannelListener,
   type HostConnectionOptions,
   HostConnectionPool,
+  type HostEndpoint,
   type HostEvent,
 } from "../../src/client/host-connection.js";
 import { Connection } from "../../src/protocol/connection.js";
-import type { Address } from "../../src/protocol/tracker-schemas.js";
+import { PROTOCOL_VERSION } from "../../src/protocol/frames.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { testTlsIdentity } from "../helpers/tls.js";
 import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const BACKOFF = { initialMs: 2, maxMs: 10, jitter: 0 };
@@ -22,11 +25,15 @@ class FakeHost {
   readonly connections = new Set<Connection>();
   readonly sockets = new Set<Socket>();
   accepted = 0;
-  version = 1;
+  version = PROTOCOL_VERSION;
   private server: Server | undefined;
 
-  async listen(port = 0): Promise<Address> {
-    const server = createServer((socket) => {
+  fingerprint = "";
+
+  async listen(port = 0): Promise<HostEndpoint> {
+    const identity = await testTlsIdentity();
+    this.fingerprint = identity.fingerprint;
+    const server = createServer({ key: identity.key, cert: identity.cert }, (socket) => {
       this.accepted += 1;
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -51,7 +58,10 @@ class FakeHost {
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     this.server = server;
-    return { host: "127.0.0.1", port: (server.address() as AddressInfo).port };
+    return {
+      address: { host: "127.0.0.1", port: (server.address() as AddressInfo).port },
+      fingerprint: this.fingerprint,
+    };
   }
 
   broadcast(event: string, body: object): void {
@@ -176,7 +186,7 @@ describe("host connection", () => {
     await host.close();
     await channel.until(() => channel.downs >= 3);
     assert.equal(session.connected, false);
-    await host.listen(address.port);
+    await host.listen(address.address.port);
     session.retryNow();
     await channel.until(() => channel.ups === 3);
     assert.equal(session.connected, true);
@@ -219,7 +229,7 @@ describe("host connection", () => {
 
   test("client - a host speaking another protocol version is refused with UNSUPPORTED_VERSION", async () => {
     const host = new FakeHost();
-    host.version = 2;
+    host.version = PROTOCOL_VERSION + 1;
     hosts.push(host);
     const address = await host.listen();
     const pool = newPool();
@@ -228,7 +238,7 @@ describe("host connection", () => {
     await channel.until(() => channel.downs >= 1);
     assert.equal(channel.ups, 0);
     assert.equal((channel.errors[0] as { code?: string }).code, "UNSUPPORTED_VERSION");
-    assert.match(String((channel.errors[0] as Error).message), /version 2/);
+    assert.match(String((channel.errors[0] as Error).message), new RegExp(`version ${PROTOCOL_VERSION + 1}`));
   });
 
   test("client - an answer that does not fit its command's schema is BAD_REPLY, never passed on", async () => {

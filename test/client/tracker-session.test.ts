@@ -8,6 +8,7 @@ import {
 import type { HychatError } from "../../src/protocol/errors.js";
 import type { Address, TrackerEventBodies } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { TRUST_ANY } from "../helpers/tls.js";
 import { startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
 import { WakeOnChange } from "../helpers/wake-on-change.js";
 
@@ -54,7 +55,7 @@ describe("tracker session", () => {
     renewal: { ticketRenewFraction?: number; ticketRenewMinDelayMs?: number } = {},
   ): TrackerSession {
     const created = new TrackerSession(
-      { address, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger, ...renewal },
+      { address, trust: TRUST_ANY, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger, ...renewal },
       listener,
     );
     cleanups.push(() => created.close());

@@ -114,6 +114,7 @@ async function aliceInLobby(): Promise<FakePeer<RecordedCall>> {
     moderated: false,
     online: true,
     address: null,
+    fingerprint: null,
     members: 1,
   });
   peer.receive("lobby", "alice", "hello 1");

@@ -1,7 +1,8 @@
-import { connect } from "node:net";
+import { connect } from "node:tls";
 import { Connection, type ConnectionOptions } from "../../src/protocol/connection.js";
 import { HychatError } from "../../src/protocol/errors.js";
 import type { EventFrame } from "../../src/protocol/frames.js";
+import { fingerprintOf } from "../../src/transport/tls-identity.js";
 
 export interface NetAddress {
   host: string;
@@ -17,7 +18,7 @@ interface EventWaiter {
 }
 
 /**
- * A test's side of one TCP connection to a tracker or host: requests through a real `Connection`,
+ * A test's side of one TLS connection to a tracker or host (any certificate accepted): requests through a real `Connection`,
  * and every pushed event kept until a test takes it.
  */
 export class TestClient {
@@ -26,6 +27,8 @@ export class TestClient {
   readonly events: EventFrame[] = [];
   /** Resolves once the connection has closed, from either side. */
   readonly closed: Promise<void>;
+  /** The fingerprint of the certificate the server presented. */
+  serverFingerprint = "";
   private readonly waiters = new Set<EventWaiter>();
 
   private constructor(connection: Connection, closed: Promise<void>) {
@@ -36,7 +39,7 @@ export class TestClient {
   /** Opens a connection; resolves once it is established. */
   static connect(address: NetAddress, options: ConnectionOptions = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(address.port, address.host);
+      const socket = connect({ port: address.port, host: address.host, rejectUnauthorized: false });
       let client: TestClient | undefined;
       let markClosed: () => void = () => {};
       const closed = new Promise<void>((resolveClosed) => {
@@ -54,9 +57,11 @@ export class TestClient {
         options,
       );
       client = new TestClient(connection, closed);
-      socket.once("connect", () => {
+      socket.once("secureConnect", () => {
         socket.off("error", reject);
-        resolve(client as TestClient);
+        const connected = client as TestClient;
+        connected.serverFingerprint = fingerprintOf(socket.getPeerCertificate().raw);
+        resolve(connected);
       });
       socket.once("error", reject);
     });

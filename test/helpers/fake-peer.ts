@@ -129,6 +129,7 @@ export class FakePeer<Call> implements PeerApi {
       view: settings?.view ?? "public",
       moderated: settings?.moderated ?? false,
       address: { host: "127.0.0.1", port: 40000 },
+      fingerprint: `sha256:${"ab".repeat(32)}`,
       listed: true,
       members: 0,
     };

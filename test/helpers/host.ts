@@ -5,7 +5,13 @@ import { ChannelHost, type ChannelHostOptions } from "../../src/host/channel-hos
 import type { HostOkBodies } from "../../src/protocol/host-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { type NetAddress, TestClient } from "./client.js";
-import { connectUser, type SignedInClient, startTestTracker, type TestTracker } from "./tracker.js";
+import {
+  connectUser,
+  type SignedInClient,
+  startTestTracker,
+  type TestTracker,
+  trustTestTracker,
+} from "./tracker.js";
 
 /** Reconnect delays small enough that a test sees the liveness link come back quickly. */
 export const TEST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -50,6 +56,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
       owner: owner.username,
       getTicket: () => ticket,
       tracker: tracker.address,
+      trackerTrust: trustTestTracker(tracker),
     });
     const signedIn = owner;
     return {

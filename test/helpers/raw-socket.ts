@@ -1,16 +1,16 @@
-import { connect, type Socket } from "node:net";
+import { connect, type TLSSocket } from "node:tls";
 import { LineFramer } from "../../src/protocol/framer.js";
 import type { NetAddress } from "./client.js";
 
 type Frame = Record<string, unknown>;
 
 /**
- * A bare TCP socket for sending bytes that no well-behaved client would send, reading back every
+ * A bare TLS socket for sending bytes that no well-behaved client would send, reading back every
  * line the server writes (parsed as JSON) in the exact order it arrived, and playing a peer that
  * stops reading (pause `socket`).
  */
 export class RawSocket {
-  readonly socket: Socket;
+  readonly socket: TLSSocket;
   /** Every frame received, in order. */
   readonly frames: Frame[] = [];
   readonly closed: Promise<void>;
@@ -19,7 +19,7 @@ export class RawSocket {
   private readonly taken = new Set<number>();
   private isClosed = false;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: TLSSocket) {
     this.socket = socket;
     const framer = new LineFramer(
       {
@@ -44,8 +44,8 @@ export class RawSocket {
 
   static connect(address: NetAddress): Promise<RawSocket> {
     return new Promise((resolve, reject) => {
-      const socket = connect(address.port, address.host);
-      socket.once("connect", () => {
+      const socket = connect({ port: address.port, host: address.host, rejectUnauthorized: false });
+      socket.once("secureConnect", () => {
         socket.off("error", reject);
         resolve(new RawSocket(socket));
       });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PasswordHashOptions } from "../../src/auth/password.js";
 import { type TrackerOptions, TrackerServer } from "../../src/tracker/server.js";
+import { pinnedTrust, type ServerTrust } from "../../src/transport/trust.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { type NetAddress, TestClient } from "./client.js";
 
@@ -48,6 +49,15 @@ export async function startTestTracker(options: Partial<TrackerOptions> = {}): P
       if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A well-formed host key fingerprint, for HOST requests of tests that run no host. */
+export const TEST_FINGERPRINT = `sha256:${"ab".repeat(32)}`;
+
+/** Accepts exactly the certificate of `tracker`, as a peer that pinned it would. */
+export function trustTestTracker(tracker: TestTracker | TrackerServer): ServerTrust {
+  const fingerprint = "tracker" in tracker ? tracker.tracker.fingerprint : tracker.fingerprint;
+  return pinnedTrust(fingerprint, "TRACKER_KEY_MISMATCH", "the tracker");
 }
 
 export interface SignedInClient {

@@ -54,6 +54,7 @@ test("host - host() lists the channel on the tracker; a name owned by someone el
     view: "public",
     moderated: true,
     address: testHost.address,
+    fingerprint: testHost.host.fingerprint,
     listed: true,
     members: 0,
   });
@@ -66,6 +67,7 @@ test("host - host() lists the channel on the tracker; a name owned by someone el
     moderated: true,
     online: true,
     address: testHost.address,
+    fingerprint: testHost.host.fingerprint,
     members: 0,
   });
   const other = await startTestHost({ tracker: testHost.tracker, owner: "mallory" });

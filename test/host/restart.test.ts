@@ -10,7 +10,7 @@ import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { TestClient } from "../helpers/client.js";
 import { connectMember, startTestHost, TEST_BACKOFF } from "../helpers/host.js";
-import { connectUser, startTestTracker } from "../helpers/tracker.js";
+import { connectUser, startTestTracker, trustTestTracker } from "../helpers/tracker.js";
 
 const dirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -172,12 +172,14 @@ test("restart - with the tracker down, a restarted host still checks tickets wit
   await tracker.close();
 
   const ownerTicket = first.owner.ticket;
+  const trackerTrust = trustTestTracker(tracker);
   const watcher = changeWatcher();
   const host = await ChannelHost.start({
     dataDir,
     owner: "owner",
     getTicket: () => ownerTicket,
     tracker: { host: "127.0.0.1", port },
+    trackerTrust,
     backoff: TEST_BACKOFF,
     logger: silentLogger,
     onChange: watcher.onChange,

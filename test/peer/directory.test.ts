@@ -53,6 +53,7 @@ describe("peer directory", () => {
         moderated: false,
         online: true,
         address: hosted.address,
+        fingerprint: hosted.fingerprint,
         members: 0,
       },
     );

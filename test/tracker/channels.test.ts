@@ -11,6 +11,7 @@ import {
   connectUser,
   type SignedInClient,
   startTestTracker,
+  TEST_FINGERPRINT,
   type TestTracker,
 } from "../helpers/tracker.js";
 
@@ -49,7 +50,12 @@ describe("tracker channels", () => {
   });
 
   test("tracker - HOST registers a channel, answers the key and lists it online", async () => {
-    const reply = await alice.client.request("HOST", { channel: "First", host: "127.0.0.1", port: 4000 });
+    const reply = await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "First",
+      host: "127.0.0.1",
+      port: 4000,
+    });
     const key = await alice.client.request("KEY");
     assert.deepEqual(reply, { channel: "First", publicKey: key.publicKey, issuer: key.issuer });
     assert.deepEqual(await listing(alice.client, "First"), {
@@ -59,18 +65,25 @@ describe("tracker channels", () => {
       moderated: false,
       online: true,
       address: { host: "127.0.0.1", port: 4000 },
+      fingerprint: TEST_FINGERPRINT,
       members: 0,
     });
   });
 
   test("tracker - HOST pushes CHANNELS to every signed-in connection", async () => {
-    await alice.client.request("HOST", { channel: "second", host: "127.0.0.1", port: 4001 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "second",
+      host: "127.0.0.1",
+      port: 4001,
+    });
     for (const client of [alice.client, bob.client, watcher.client]) {
       const event = await nextChannels(client, (body) => body.channel === "second");
       assert.deepEqual(event, {
         channel: "second",
         online: true,
         address: { host: "127.0.0.1", port: 4001 },
+        fingerprint: TEST_FINGERPRINT,
         listing: {
           name: "second",
           owner: "alice",
@@ -78,6 +91,7 @@ describe("tracker channels", () => {
           moderated: false,
           online: true,
           address: { host: "127.0.0.1", port: 4001 },
+          fingerprint: TEST_FINGERPRINT,
           members: 0,
         },
       });
@@ -86,7 +100,12 @@ describe("tracker channels", () => {
   });
 
   test("tracker - VIEW pushes CHANNELS with the new settings; an unchanged VIEW pushes nothing", async () => {
-    await alice.client.request("HOST", { channel: "settings", host: "127.0.0.1", port: 4010 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "settings",
+      host: "127.0.0.1",
+      port: 4010,
+    });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "settings");
     await alice.client.request("VIEW", { channel: "settings", view: "private", moderated: true });
     const event = await nextChannels(
@@ -97,7 +116,12 @@ describe("tracker channels", () => {
     assert.deepEqual(event.listing, await listing(bob.client, "settings"));
     const before = bob.client.events.length;
     await alice.client.request("VIEW", { channel: "settings", view: "private", moderated: true });
-    await alice.client.request("HOST", { channel: "settings", host: "127.0.0.1", port: 4010 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "settings",
+      host: "127.0.0.1",
+      port: 4010,
+    });
     await bob.client.request("PING");
     assert.equal(bob.client.events.length, before);
   });
@@ -106,7 +130,12 @@ describe("tracker channels", () => {
     const anonymous = await TestClient.connect(tracker.address);
     open.push(anonymous);
     assert.ok((await listing(anonymous, "First")) !== undefined);
-    await alice.client.request("HOST", { channel: "third", host: "127.0.0.1", port: 4002 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "third",
+      host: "127.0.0.1",
+      port: 4002,
+    });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "third");
     await anonymous.request("PING");
     assert.equal(anonymous.events.length, 0);
@@ -114,19 +143,32 @@ describe("tracker channels", () => {
 
   test("tracker - HOST of a name another user owns, in any case, is CHANNEL_TAKEN", async () => {
     for (const channel of ["First", "first", "FIRST"]) {
-      const error = await bob.client.requestError("HOST", { channel, host: "127.0.0.1", port: 5000 });
+      const error = await bob.client.requestError("HOST", {
+        fingerprint: TEST_FINGERPRINT,
+        channel,
+        host: "127.0.0.1",
+        port: 5000,
+      });
       assert.equal(error.code, "CHANNEL_TAKEN", channel);
     }
     assert.equal((await listing(bob.client, "First"))?.address?.port, 4000);
   });
 
   test("tracker - HOST by a guest is GUESTS_CANNOT_HOST, before sign-in NOT_SIGNED_IN", async () => {
-    const guestError = await watcher.client.requestError("HOST", { channel: "guestroom", port: 5000 });
+    const guestError = await watcher.client.requestError("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "guestroom",
+      port: 5000,
+    });
     assert.equal(guestError.code, "GUESTS_CANNOT_HOST");
     assert.equal(guestError.status, "UNAUTHORIZED");
     const anonymous = await TestClient.connect(tracker.address);
     open.push(anonymous);
-    const error = await anonymous.requestError("HOST", { channel: "nobody", port: 5000 });
+    const error = await anonymous.requestError("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "nobody",
+      port: 5000,
+    });
     assert.equal(error.code, "NOT_SIGNED_IN");
     assert.equal(error.status, "UNAUTHORIZED");
   });
@@ -147,13 +189,28 @@ describe("tracker channels", () => {
   });
 
   test("tracker - HOST without a host or with an unspecified one lists the connection's address", async () => {
-    await alice.client.request("HOST", { channel: "anyhost", port: 4100 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "anyhost", port: 4100 });
     assert.deepEqual((await listing(alice.client, "anyhost"))?.address, { host: "127.0.0.1", port: 4100 });
-    await alice.client.request("HOST", { channel: "anyhost", host: "0.0.0.0", port: 4101 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "anyhost",
+      host: "0.0.0.0",
+      port: 4101,
+    });
     assert.deepEqual((await listing(alice.client, "anyhost"))?.address, { host: "127.0.0.1", port: 4101 });
-    await alice.client.request("HOST", { channel: "anyhost", host: "::", port: 4102 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "anyhost",
+      host: "::",
+      port: 4102,
+    });
     assert.deepEqual((await listing(alice.client, "anyhost"))?.address, { host: "127.0.0.1", port: 4102 });
-    await alice.client.request("HOST", { channel: "anyhost", host: "peer.example.org", port: 4103 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "anyhost",
+      host: "peer.example.org",
+      port: 4103,
+    });
     assert.deepEqual((await listing(alice.client, "anyhost"))?.address, {
       host: "peer.example.org",
       port: 4103,
@@ -161,18 +218,24 @@ describe("tracker channels", () => {
   });
 
   test("tracker - HOST sets view and moderated, and keeps them when re-hosted without", async () => {
-    await alice.client.request("HOST", { channel: "settings", port: 4200, view: "private", moderated: true });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "settings",
+      port: 4200,
+      view: "private",
+      moderated: true,
+    });
     let entry = await listing(alice.client, "settings");
     assert.equal(entry?.view, "private");
     assert.equal(entry?.moderated, true);
-    await alice.client.request("HOST", { channel: "settings", port: 4200 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "settings", port: 4200 });
     entry = await listing(alice.client, "settings");
     assert.equal(entry?.view, "private");
     assert.equal(entry?.moderated, true);
   });
 
   test("tracker - VIEW by the owner changes the listing", async () => {
-    await alice.client.request("HOST", { channel: "viewed", port: 4300 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "viewed", port: 4300 });
     assert.deepEqual(await alice.client.request("VIEW", { channel: "viewed", view: "private" }), {});
     let entry = await listing(bob.client, "viewed");
     assert.deepEqual([entry?.view, entry?.moderated], ["private", false]);
@@ -182,13 +245,13 @@ describe("tracker channels", () => {
   });
 
   test("tracker - MEMBERS by the owner changes the listed member count", async () => {
-    await alice.client.request("HOST", { channel: "counted", port: 4400 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "counted", port: 4400 });
     assert.deepEqual(await alice.client.request("MEMBERS", { channel: "counted", count: 7 }), {});
     assert.equal((await listing(bob.client, "counted"))?.members, 7);
   });
 
   test("tracker - UNHOST, VIEW and MEMBERS refuse other users with NOT_OWNER", async () => {
-    await alice.client.request("HOST", { channel: "owned", port: 4500 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "owned", port: 4500 });
     const attempts: [string, object][] = [
       ["UNHOST", { channel: "owned" }],
       ["VIEW", { channel: "owned", view: "private" }],
@@ -216,7 +279,7 @@ describe("tracker channels", () => {
   });
 
   test("tracker - UNHOST removes the listing, frees the name and pushes CHANNELS offline", async () => {
-    await alice.client.request("HOST", { channel: "temporary", port: 4600 });
+    await alice.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "temporary", port: 4600 });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "temporary" && body.online === true);
     assert.deepEqual(await alice.client.request("UNHOST", { channel: "temporary" }), {});
     const event = await bob.client.nextEvent(
@@ -227,18 +290,24 @@ describe("tracker channels", () => {
       channel: "temporary",
       online: false,
       address: null,
+      fingerprint: null,
       removed: true,
       listing: null,
     });
     assert.equal(await listing(bob.client, "temporary"), undefined);
-    await bob.client.request("HOST", { channel: "temporary", port: 4601 });
+    await bob.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "temporary", port: 4601 });
     assert.equal((await listing(bob.client, "temporary"))?.owner, "bob");
   });
 
   test("tracker - closing the liveness link lists the channel offline and pushes CHANNELS", async () => {
     const hostLink = await TestClient.connect(tracker.address);
     await hostLink.request("RESUME", { ticket: alice.ticket });
-    await hostLink.request("HOST", { channel: "lively", host: "127.0.0.1", port: 4700 });
+    await hostLink.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "lively",
+      host: "127.0.0.1",
+      port: 4700,
+    });
     await hostLink.request("MEMBERS", { channel: "lively", count: 3 });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "lively" && body.online === true);
     assert.equal((await listing(bob.client, "lively"))?.members, 3);
@@ -254,13 +323,21 @@ describe("tracker channels", () => {
       moderated: false,
       online: false,
       address: null,
+      fingerprint: null,
       members: 0,
     } as const;
-    assert.deepEqual(event.body, { channel: "lively", online: false, address: null, listing: offline });
+    assert.deepEqual(event.body, {
+      channel: "lively",
+      online: false,
+      address: null,
+      fingerprint: null,
+      listing: offline,
+    });
     assert.deepEqual(await listing(bob.client, "lively"), offline);
     // Still registered: nobody else may take the name, and MEMBERS of an offline channel lists nothing.
     assert.equal(
-      (await bob.client.requestError("HOST", { channel: "lively", port: 1 })).code,
+      (await bob.client.requestError("HOST", { fingerprint: TEST_FINGERPRINT, channel: "lively", port: 1 }))
+        .code,
       "CHANNEL_TAKEN",
     );
     await alice.client.request("MEMBERS", { channel: "lively", count: 5 });
@@ -273,9 +350,19 @@ describe("tracker channels", () => {
     open.push(secondLink);
     await firstLink.request("RESUME", { ticket: alice.ticket });
     await secondLink.request("RESUME", { ticket: alice.ticket });
-    await firstLink.request("HOST", { channel: "moving", host: "127.0.0.1", port: 4800 });
+    await firstLink.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "moving",
+      host: "127.0.0.1",
+      port: 4800,
+    });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "moving" && body.online === true);
-    await secondLink.request("HOST", { channel: "moving", host: "127.0.0.2", port: 4801 });
+    await secondLink.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "moving",
+      host: "127.0.0.2",
+      port: 4801,
+    });
     const moved = await nextChannels(bob.client, (body) => body.channel === "moving");
     assert.deepEqual(moved.address, { host: "127.0.0.2", port: 4801 });
     assert.deepEqual(moved.listing?.address, { host: "127.0.0.2", port: 4801 });
@@ -289,10 +376,26 @@ describe("tracker channels", () => {
   });
 
   test("tracker - re-hosting unchanged sends no CHANNELS event; new settings send one", async () => {
-    await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900 });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "steady",
+      host: "127.0.0.1",
+      port: 4900,
+    });
     await bob.client.nextEvent("CHANNELS", (body) => body.channel === "steady");
-    await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900 });
-    await alice.client.request("HOST", { channel: "steady", host: "127.0.0.1", port: 4900, view: "private" });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "steady",
+      host: "127.0.0.1",
+      port: 4900,
+    });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "steady",
+      host: "127.0.0.1",
+      port: 4900,
+      view: "private",
+    });
     const next = await nextChannels(bob.client, (body) => body.channel === "steady");
     assert.equal(next.listing?.view, "private");
     await alice.client.request("UNHOST", { channel: "steady" });

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
+import { certificateFileFingerprint, TLS_CERT_FILE, TLS_KEY_FILE } from "../../src/transport/tls-identity.js";
 import { type NetAddress, TestClient } from "../helpers/client.js";
-import { connectUser } from "../helpers/tracker.js";
+import { connectUser, TEST_FINGERPRINT } from "../helpers/tracker.js";
 
 const MAIN = join(import.meta.dirname, "../../src/cli/main.ts");
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -43,7 +44,7 @@ function spawnCli(args: string[]): Omit<RunningCli, "address"> {
   return { child, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
-/** Starts `hychat tracker` and resolves with the address from its `listening on H:P` line. */
+/** Starts `hychat tracker` and resolves with the address from its `listening on H:P` line, once its fingerprint line followed. */
 async function startCli(args: string[]): Promise<RunningCli> {
   const running = spawnCli(args);
   const address = await new Promise<NetAddress>((resolve, reject) => {
@@ -52,7 +53,7 @@ async function startCli(args: string[]): Promise<RunningCli> {
       reject(new Error(`tracker did not start: ${running.stderr()}`));
     }, STARTUP_TIMEOUT_MS);
     const onData = () => {
-      const match = /^listening on (.+):(\d+)\n/.exec(running.stdout());
+      const match = /^listening on (.+):(\d+)\ntls fingerprint sha256:[0-9a-f]{64}\n/.exec(running.stdout());
       if (match === null) return;
       clearTimeout(timer);
       running.child.stdout?.off("data", onData);
@@ -87,13 +88,21 @@ describe("tracker command line", () => {
     assert.ok(help.stdout().replace(/\s+/g, "").includes(join(scratch, "tracker")), help.stdout());
   });
 
-  test("tracker - prints listening on H:P with the port the OS chose, serves, and exits 0 on SIGTERM", async () => {
-    const running = await startCli(["tracker", "--host", "127.0.0.1", "--port", "0", "--data-dir", newDir()]);
+  test("tracker - prints listening on H:P and its TLS fingerprint, serves over TLS, and exits 0 on SIGTERM", async () => {
+    const dataDir = newDir();
+    const running = await startCli(["tracker", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir]);
     started.push(running);
     assert.equal(running.address.host, "127.0.0.1");
     assert.ok(running.address.port > 0);
-    assert.equal(running.stdout(), `listening on 127.0.0.1:${running.address.port}\n`);
+    const fingerprint = certificateFileFingerprint(join(dataDir, TLS_CERT_FILE));
+    assert.match(fingerprint ?? "", /^sha256:[0-9a-f]{64}$/);
+    assert.equal(
+      running.stdout(),
+      `listening on 127.0.0.1:${running.address.port}\ntls fingerprint ${fingerprint}\n`,
+    );
+    assert.equal(statSync(join(dataDir, TLS_KEY_FILE)).mode & 0o777, 0o600);
     const client = await TestClient.connect(running.address);
+    assert.equal(client.serverFingerprint, fingerprint);
     await client.request("PING");
     running.child.kill("SIGTERM");
     assert.deepEqual(await running.exit, { code: 0, signal: null });
@@ -140,7 +149,13 @@ describe("tracker command line", () => {
     const first = await startCli(["tracker", "--port", "0", "--data-dir", dataDir]);
     started.push(first);
     const alice = await connectUser(first.address, "Alice", PASSWORD);
-    await alice.client.request("HOST", { channel: "durable", port: 4000, view: "private", moderated: true });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "durable",
+      port: 4000,
+      view: "private",
+      moderated: true,
+    });
     await alice.client.request("INVISIBLE", { invisible: true });
     first.child.kill("SIGKILL");
     assert.equal((await first.exit).signal, "SIGKILL");
@@ -162,6 +177,7 @@ describe("tracker command line", () => {
           moderated: true,
           online: false,
           address: null,
+          fingerprint: null,
           members: 0,
         },
       ]);

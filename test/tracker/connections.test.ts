@@ -9,7 +9,7 @@ import { SqliteTrackerStore, TRACKER_DB_FILE } from "../../src/tracker/sqlite-st
 import { silentLogger } from "../../src/util/logger.js";
 import { TestClient } from "../helpers/client.js";
 import { RawSocket } from "../helpers/raw-socket.js";
-import { connectUser, startTestTracker, TEST_PASSWORD_HASH } from "../helpers/tracker.js";
+import { connectUser, startTestTracker, TEST_FINGERPRINT, TEST_PASSWORD_HASH } from "../helpers/tracker.js";
 
 describe("tracker connections", () => {
   test("tracker - a line over maxFrameBytes gets FRAME_TOO_LARGE before its newline, then the close", async () => {
@@ -102,15 +102,15 @@ describe("tracker connections", () => {
     const raw = await RawSocket.connect(tracker.address);
     const other = await RawSocket.connect(tracker.address);
     try {
-      await raw.request("h1", "HELLO", { version: 1 });
-      assert.deepEqual((await raw.response("h1")).body, { version: 1, server: "tracker" });
-      await other.request("h2", "HELLO", { version: 2 });
+      await raw.request("h1", "HELLO", { version: 2 });
+      assert.deepEqual((await raw.response("h1")).body, { version: 2, server: "tracker" });
+      await other.request("h2", "HELLO", { version: 1 });
       const refused = await other.response("h2");
       assert.equal(refused.status, "REQUEST_ERROR");
       const body = refused.body as { code: string; supported: number[]; message: string };
       assert.equal(body.code, "UNSUPPORTED_VERSION");
-      assert.deepEqual(body.supported, [1]);
-      assert.match(body.message, /version 1, not 2/);
+      assert.deepEqual(body.supported, [2]);
+      assert.match(body.message, /version 2, not 1/);
       await other.waitForClose();
     } finally {
       await raw.destroy();
@@ -125,10 +125,10 @@ describe("tracker connections", () => {
     const watcher = await connectUser(tracker.address, "awake");
     const raw = await RawSocket.connect(tracker.address);
     try {
-      await owner.client.request("HOST", { channel: "nap", port: 4000 });
+      await owner.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "nap", port: 4000 });
       await raw.request("r1", "RESUME", { ticket: owner.ticket });
       await raw.response("r1");
-      await raw.request("r2", "HOST", { channel: "nap2", port: 4001 });
+      await raw.request("r2", "HOST", { fingerprint: TEST_FINGERPRINT, channel: "nap2", port: 4001 });
       await raw.response("r2");
       // `raw` reads but never answers: the tracker's PINGs go unanswered.
       await raw.next(

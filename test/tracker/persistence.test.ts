@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
 import { TestClient } from "../helpers/client.js";
-import { connectGuest, connectUser, startTestTracker } from "../helpers/tracker.js";
+import { connectGuest, connectUser, startTestTracker, TEST_FINGERPRINT } from "../helpers/tracker.js";
 
 const PASSWORD = "Unmistakable-Secret-7391";
 
@@ -29,7 +29,13 @@ test("tracker - accounts, channels and settings survive a restart on the same da
   try {
     const first = await startTestTracker({ dataDir });
     const alice = await connectUser(first.address, "Alice", PASSWORD);
-    await alice.client.request("HOST", { channel: "Lobby", port: 4000, view: "private", moderated: true });
+    await alice.client.request("HOST", {
+      fingerprint: TEST_FINGERPRINT,
+      channel: "Lobby",
+      port: 4000,
+      view: "private",
+      moderated: true,
+    });
     await alice.client.request("INVISIBLE", { invisible: true });
     const guest = await connectGuest(first.address, "visitor");
     const { issuer } = first.tracker;
@@ -49,6 +55,7 @@ test("tracker - accounts, channels and settings survive a restart on the same da
           moderated: true,
           online: false,
           address: null,
+          fingerprint: null,
           members: 0,
         },
       ]);
@@ -57,14 +64,20 @@ test("tracker - accounts, channels and settings survive a restart on the same da
       const signin = await client.request("SIGNIN", { username: "alice", password: PASSWORD });
       assert.equal(signin.invisible, true);
       assert.equal((await client.request("RET_INFO")).guestsOnline, 0);
-      await client.request("HOST", { channel: "lobby", port: 4001 });
+      await client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "lobby", port: 4001 });
       const relisted = (await client.request("LIST")) as { channels: ChannelListing[] };
       assert.equal(relisted.channels[0]?.online, true);
       assert.equal(relisted.channels[0]?.view, "private");
       const other = await connectUser(second.address, "mallory");
       try {
         assert.equal(
-          (await other.client.requestError("HOST", { channel: "LOBBY", port: 1 })).code,
+          (
+            await other.client.requestError("HOST", {
+              fingerprint: TEST_FINGERPRINT,
+              channel: "LOBBY",
+              port: 1,
+            })
+          ).code,
           "CHANNEL_TAKEN",
         );
         assert.equal(

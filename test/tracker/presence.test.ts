@@ -5,6 +5,7 @@ import {
   connectGuest,
   connectUser,
   startTestTracker,
+  TEST_FINGERPRINT,
   TEST_PASSWORD,
   type TestTracker,
 } from "../helpers/tracker.js";
@@ -124,8 +125,12 @@ describe("tracker presence and info", () => {
     const owner = await connectUser(tracker.address, "erik");
     const guest = await connectGuest(tracker.address, "stats");
     try {
-      await owner.client.request("HOST", { channel: "erik-room", port: 6000 });
-      await owner.client.request("HOST", { channel: "erik-offline", port: 6001 });
+      await owner.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "erik-room", port: 6000 });
+      await owner.client.request("HOST", {
+        fingerprint: TEST_FINGERPRINT,
+        channel: "erik-offline",
+        port: 6001,
+      });
       const info = await guest.client.request("RET_INFO");
       assert.equal(typeof info.version, "string");
       assert.ok(Number.isInteger(info.uptimeS) && (info.uptimeS as number) >= 0);

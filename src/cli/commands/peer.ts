@@ -14,6 +14,7 @@ import {
   parseChannelName,
   parseHostPort,
   portParser,
+  trackerTrustOptions,
 } from "../options.js";
 import { type LoginPlan, runPeerSession } from "../session.js";
 
@@ -32,6 +33,8 @@ interface PeerFlags extends LoginFlags {
   gui?: boolean;
   guiPort?: number;
   heartbeatInterval?: number;
+  trackerFingerprint?: string;
+  trackerCa?: string;
   logLevel?: LogLevel;
   logFile?: string;
 }
@@ -56,6 +59,7 @@ export function peerCommand(): Command {
         portParser(false),
       ),
     );
+  for (const option of trackerTrustOptions()) command.addOption(option);
   for (const option of loginOptions({ signupFlag: true })) command.addOption(option);
   command
     .addOption(
@@ -121,6 +125,8 @@ export function peerCommand(): Command {
         ...(hostListen === undefined ? {} : { hostListen }),
         ...(flags.guiPort === undefined ? {} : { guiPort: flags.guiPort }),
         ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
+        ...(flags.trackerFingerprint === undefined ? {} : { trackerFingerprint: flags.trackerFingerprint }),
+        ...(flags.trackerCa === undefined ? {} : { trackerCaFile: flags.trackerCa }),
       });
     });
   return command;

@@ -19,6 +19,8 @@ interface TrackerFlags {
   ticketTtl: number;
   passwordCost: number;
   heartbeatInterval?: number;
+  tlsCert?: string;
+  tlsKey?: string;
   logLevel?: LogLevel;
   logFile?: string;
 }
@@ -64,6 +66,11 @@ export function trackerCommand(): Command {
       DEFAULT_PASSWORD_HASH.logN,
     )
     .addOption(heartbeatOption())
+    .option(
+      "--tls-cert <file>",
+      "present this certificate (PEM, with its chain) instead of the tracker's own self-signed one",
+    )
+    .option("--tls-key <file>", "the private key (PEM) of --tls-cert")
     .addOption(
       new Option("--log-level <level>", "log level (default: $HYCHAT_LOG_LEVEL, else warn)").choices(
         LOG_LEVELS,
@@ -73,6 +80,11 @@ export function trackerCommand(): Command {
     .action(async (flags: TrackerFlags) => {
       const host = flags.trackerIp ?? flags.host ?? DEFAULT_TRACKER_OPTIONS.host;
       const port = flags.trackerPort ?? flags.port ?? DEFAULT_TRACKER_OPTIONS.port;
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+        process.stderr.write("error BAD_REQUEST: --tls-cert and --tls-key go together\n");
+        process.exitCode = 2;
+        return;
+      }
       const logger = createLogger({ name: "tracker", level: flags.logLevel, file: flags.logFile });
       let tracker: TrackerServer;
       try {
@@ -83,6 +95,8 @@ export function trackerCommand(): Command {
           ticketTtlS: flags.ticketTtl,
           passwordHash: { ...DEFAULT_PASSWORD_HASH, logN: flags.passwordCost },
           ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
+          ...(flags.tlsCert === undefined ? {} : { tlsCert: flags.tlsCert }),
+          ...(flags.tlsKey === undefined ? {} : { tlsKey: flags.tlsKey }),
           logger,
         });
       } catch (error) {
@@ -107,6 +121,8 @@ export function trackerCommand(): Command {
       };
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
-      process.stdout.write(`listening on ${tracker.address.host}:${tracker.address.port}\n`);
+      process.stdout.write(
+        `listening on ${tracker.address.host}:${tracker.address.port}\ntls fingerprint ${tracker.fingerprint}\n`,
+      );
     });
 }

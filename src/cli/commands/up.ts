@@ -1,6 +1,8 @@
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { GUEST_PREFIX, USERNAME_PATTERN } from "../../protocol/names.js";
 import { TrackerServer } from "../../tracker/server.js";
+import { certificateFileFingerprint, TLS_CERT_FILE } from "../../transport/tls-identity.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
 import { dataRoot, defaultPeerDataDir, defaultTrackerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
@@ -75,6 +77,7 @@ export function upCommand(): Command {
       // A second `hychat up` on the same machine (another user) joins the tracker the first one started.
       let tracker: TrackerServer | undefined;
       let trackerAddress = { host: DEFAULT_TRACKER_HOST, port: flags.port };
+      let trackerFingerprint: string | undefined;
       try {
         tracker = await TrackerServer.start({
           dataDir: defaultTrackerDataDir(),
@@ -83,6 +86,7 @@ export function upCommand(): Command {
           logger,
         });
         trackerAddress = tracker.address;
+        trackerFingerprint = tracker.fingerprint;
         out.line(`tracker listening on ${trackerAddress.host}:${trackerAddress.port}`);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") {
@@ -93,6 +97,8 @@ export function upCommand(): Command {
         out.line(
           `port ${flags.port} is taken: using the tracker already running on ${DEFAULT_TRACKER_HOST}:${flags.port}`,
         );
+        // The tracker another `hychat up` started keeps its certificate where this one would have.
+        trackerFingerprint = certificateFileFingerprint(join(defaultTrackerDataDir(), TLS_CERT_FILE));
       }
       const login: LoginPlan =
         flags.guest !== undefined
@@ -115,6 +121,7 @@ export function upCommand(): Command {
           gui: flags.gui,
           logger,
           hint: upHint(login.kind === "guest"),
+          ...(trackerFingerprint === undefined ? {} : { trackerFingerprint }),
           ...(flags.guiPort === undefined ? {} : { guiPort: flags.guiPort }),
         });
       } finally {

@@ -28,7 +28,7 @@ export function hostCommand(tracker: TrackerContext) {
         moderated: body.moderated ?? existing?.moderated ?? false,
       });
       const previous = tracker.state.link(body.channel);
-      tracker.state.setLink(body.channel, session, address);
+      tracker.state.setLink(body.channel, session, address, body.fingerprint);
       const changed =
         existing === undefined ||
         existing.name !== body.channel ||
@@ -38,7 +38,8 @@ export function hostCommand(tracker: TrackerContext) {
         previous.session !== session ||
         previous.name !== body.channel ||
         previous.address.host !== address.host ||
-        previous.address.port !== address.port;
+        previous.address.port !== address.port ||
+        previous.fingerprint !== body.fingerprint;
       if (changed) tracker.broadcastChannel(body.channel);
       return { channel: body.channel, publicKey: tracker.publicKeyBase64, issuer: tracker.identity.issuer };
     },

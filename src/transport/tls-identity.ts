@@ -1,0 +1,82 @@
+import "reflect-metadata";
+import { createHash, webcrypto, X509Certificate } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+
+/** What a TLS server presents: its key and certificate (PEM) and the certificate's fingerprint. */
+export interface TlsIdentity {
+  key: string;
+  cert: string;
+  /** `sha256:` and the SHA-256 of the certificate's DER, 64 lowercase hex digits. */
+  fingerprint: string;
+}
+
+export const TLS_KEY_FILE = "tls-key.pem";
+export const TLS_CERT_FILE = "tls-cert.pem";
+
+/** ECDSA P-256: a handshake costs one cheap signature, which keeps reconnect storms cheap. */
+const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+/** Self-signed certificates are identified by fingerprint, not by expiry: a long validity. */
+const VALIDITY_DAYS = 100 * 365;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export function fingerprintOf(der: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(der).digest("hex")}`;
+}
+
+/**
+ * Loads the key and self-signed certificate kept in `dir`, creating them (mode 0600) on first
+ * start, so the fingerprint survives restarts.
+ */
+export async function loadOrCreateTlsIdentity(dir: string, commonName: string): Promise<TlsIdentity> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keyPath = join(dir, TLS_KEY_FILE);
+  const certPath = join(dir, TLS_CERT_FILE);
+  if (!existsSync(keyPath) || !existsSync(certPath)) {
+    const keys = (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, [
+      "sign",
+      "verify",
+    ])) as webcrypto.CryptoKeyPair;
+    const now = Date.now();
+    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+        .toString("hex")
+        .replace(/^[89a-f]/, "1"),
+      name: `CN=${commonName}`,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + VALIDITY_DAYS * 86_400_000),
+      keys,
+      signingAlgorithm: KEY_ALGORITHM,
+      extensions: [new x509.BasicConstraintsExtension(false, undefined, true)],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+    const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+      .toString("base64")
+      .replace(/(.{64})/g, "$1\n")
+      .replace(/\n?$/, "\n")}-----END PRIVATE KEY-----\n`;
+    // The key is written under a temporary name first, so a crash never leaves a key without its certificate.
+    writeFileSync(`${keyPath}.tmp`, keyPem, { mode: 0o600 });
+    writeFileSync(certPath, certificate.toString("pem"), { mode: 0o600 });
+    renameSync(`${keyPath}.tmp`, keyPath);
+  }
+  chmodSync(keyPath, 0o600);
+  return loadTlsIdentityFiles(certPath, keyPath);
+}
+
+/** A certificate (with its chain, PEM) and key from files, say issued by a CA for the host's name. */
+export function loadTlsIdentityFiles(certFile: string, keyFile: string): TlsIdentity {
+  const cert = readFileSync(certFile, "utf8");
+  const key = readFileSync(keyFile, "utf8");
+  return { cert, key, fingerprint: fingerprintOf(new X509Certificate(cert).raw) };
+}
+
+/** The fingerprint of the certificate in `file`, or undefined when there is none to read. */
+export function certificateFileFingerprint(file: string): string | undefined {
+  try {
+    return fingerprintOf(new X509Certificate(readFileSync(file)).raw);
+  } catch {
+    return undefined;
+  }
+}

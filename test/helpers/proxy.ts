@@ -1,0 +1,115 @@
+import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from "node:tls";
+import type { TlsIdentity } from "../../src/transport/tls-identity.js";
+import type { NetAddress } from "./client.js";
+
+/** Stops a listening server and every socket it accepted. */
+async function closeServer(server: Server | TlsServer, sockets: Set<Socket>): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of sockets) socket.destroy();
+  await closed;
+}
+
+function listen(server: Server | TlsServer, port = 0): Promise<NetAddress> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve({ host: "127.0.0.1", port: (server.address() as AddressInfo).port });
+    });
+  });
+}
+
+/**
+ * A TCP relay on the path, as a router or an ISP would be: it forwards every byte both ways and
+ * keeps a copy of all of them, for a test to look for anything readable.
+ */
+export class RecordingProxy {
+  readonly chunks: Buffer[] = [];
+  address: NetAddress = { host: "127.0.0.1", port: 0 };
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+
+  constructor(target: NetAddress) {
+    this.server = createServer((client) => {
+      const upstream = tcpConnect(target.port, target.host);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on("close", () => this.sockets.delete(socket));
+        socket.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on("data", (chunk: Buffer) => {
+        this.chunks.push(Buffer.from(chunk));
+        upstream.write(chunk);
+      });
+      upstream.on("data", (chunk: Buffer) => {
+        this.chunks.push(Buffer.from(chunk));
+        client.write(chunk);
+      });
+      client.on("end", () => upstream.end());
+      upstream.on("end", () => client.end());
+    });
+  }
+
+  async listen(): Promise<NetAddress> {
+    this.address = await listen(this.server);
+    return this.address;
+  }
+
+  /** Every byte that crossed the proxy, both directions. */
+  recorded(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server, this.sockets);
+  }
+}
+
+/**
+ * A man in the middle: it ends the client's TLS with a certificate of its own and opens its own
+ * TLS link to the real server, keeping whatever plaintext the client sends it.
+ */
+export class TlsInterceptor {
+  readonly plaintext: Buffer[] = [];
+  /** TCP connections that reached the interceptor. */
+  connections = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly server: TlsServer;
+  address: NetAddress = { host: "127.0.0.1", port: 0 };
+
+  constructor(identity: TlsIdentity, target: NetAddress) {
+    this.server = createTlsServer({ key: identity.key, cert: identity.cert }, (client) => {
+      const upstream = tlsConnect({ host: target.host, port: target.port, rejectUnauthorized: false });
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on("close", () => this.sockets.delete(socket));
+        socket.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on("data", (chunk: Buffer) => {
+        this.plaintext.push(Buffer.from(chunk));
+        upstream.write(chunk);
+      });
+      upstream.on("data", (chunk: Buffer) => client.write(chunk));
+    });
+    this.server.on("connection", () => {
+      this.connections += 1;
+    });
+    this.server.on("tlsClientError", () => {});
+  }
+
+  async listen(port = 0): Promise<NetAddress> {
+    this.address = await listen(this.server, port);
+    return this.address;
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server, this.sockets);
+  }
+}
