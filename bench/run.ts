@@ -20,12 +20,14 @@ import type { ResultRow } from "./lib/results.js";
 import { meetsTarget } from "./lib/results.js";
 import type { Scenario } from "./lib/scenario.js";
 import { markdownTable, resultsTable } from "./lib/table.js";
+import { cliCatchUpScenario } from "./scenarios/cli-catch-up.js";
 import { fanoutScenario } from "./scenarios/fanout.js";
 import { historyScenario } from "./scenarios/history.js";
 import { lowLatencyScenario } from "./scenarios/low-latency.js";
 import { memoryScenario } from "./scenarios/memory.js";
 import { outboxScenario } from "./scenarios/outbox.js";
 import { signinScenario } from "./scenarios/signin.js";
+import { trackerChannelsScenario } from "./scenarios/tracker-channels.js";
 import { trackerIdleScenario } from "./scenarios/tracker-idle.js";
 import { trackerListScenario } from "./scenarios/tracker-list.js";
 
@@ -33,9 +35,11 @@ const SCENARIOS: Scenario[] = [
   fanoutScenario,
   lowLatencyScenario,
   historyScenario,
+  cliCatchUpScenario,
   outboxScenario,
   trackerListScenario,
   trackerIdleScenario,
+  trackerChannelsScenario,
   signinScenario,
   memoryScenario,
 ];

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { BUILD_DIR } from "./build.js";
 import type { ProcessStats } from "./child.js";
 import { withDeadline } from "./deadline.js";
+import { procStats } from "./proc-stats.js";
 import { profileDirFor, trackChild } from "./processes.js";
 import { OWNER } from "./stacks.js";
 import type { Address } from "./wire.js";
@@ -30,7 +30,6 @@ export interface ShippedPeerOptions {
 const PASSWORD_VARIABLE = "HYCHAT_BENCH_OWNER_PASSWORD";
 const START_TIMEOUT_MS = 60_000;
 const EXIT_GRACE_MS = 10_000;
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
 
 /**
  * `hychat peer` as a user starts it: the CLI's own entry point, signed in as the owner, hosting one
@@ -92,19 +91,7 @@ export class ShippedPeer implements MeasuredServer {
   }
 
   async stats(): Promise<ProcessStats> {
-    const pid = this.child.pid as number;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kilobytes = (key: string): number =>
-      Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
-    return {
-      cpuUs: (ticks / CLOCK_TICKS_PER_SECOND) * 1e6,
-      rssBytes: kilobytes("VmRSS") * 1024,
-      maxRssBytes: kilobytes("VmHWM") * 1024,
-    };
+    return procStats(this.child.pid as number);
   }
 
   /** SIGTERM, as a user's Ctrl-C; killed if it does not exit in time. */

@@ -19,8 +19,12 @@ export function startTracker(dataDir: string, passwordHash = BENCH_PASSWORD_HASH
   return BenchChild.start<AddressReady>("tracker.ts", { name: "tracker", args: [JSON.stringify(config)] });
 }
 
-export function startBaseline(): Promise<ServerChild> {
-  return BenchChild.start<AddressReady>("baseline-server.ts", { name: "baseline server" });
+/** The baseline server, over TLS 1.3 like hychat (default) or over plain TCP. */
+export function startBaseline(transport: "tls" | "plain" = "tls"): Promise<ServerChild> {
+  return BenchChild.start<AddressReady>("baseline-server.ts", {
+    name: transport === "tls" ? "baseline server" : "plain-TCP baseline server",
+    args: [JSON.stringify({ tls: transport === "tls" })],
+  });
 }
 
 /** Creates the account (or accepts that it exists) and returns a fresh ticket for it. */

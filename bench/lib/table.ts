@@ -8,6 +8,12 @@ export function formatNumber(value: number | null): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+/** Two decimals; a ratio below 0.01 (and above 0) with two significant digits instead of "0.00". */
+export function formatRatio(ratio: number | null): string {
+  if (ratio === null) return "–";
+  return ratio > 0 && ratio < 0.01 ? ratio.toPrecision(2) : ratio.toFixed(2);
+}
+
 export function markdownTable(headers: string[], rows: string[][]): string {
   const escapeCell = (cell: string): string => cell.replaceAll("|", "\\|");
   const lines = [
@@ -29,7 +35,7 @@ export function resultsTable(rows: ResultRow[]): string {
         `${row.metric} (${row.unit})`,
         formatNumber(row.hychat),
         formatNumber(row.baseline),
-        ratio === null ? "–" : ratio.toFixed(2),
+        formatRatio(ratio),
         describeTarget(row.target, row.unit),
         pass === undefined ? "" : pass ? "pass" : "**FAIL**",
         String(row.hychatRuns.length),

@@ -1,24 +1,39 @@
-import { connect, type Socket } from "node:net";
+import { type Socket, connect as tcpConnect } from "node:net";
+import { connect, type TLSSocket } from "node:tls";
 import { Connection } from "../../src/protocol/connection.js";
 import { withDeadline } from "./deadline.js";
 
 export interface Address {
   host: string;
   port: number;
+  /** The plain-TCP baseline server: no TLS on this address. Every hychat server speaks TLS. */
+  plain?: boolean;
 }
 
-/** How long opening a TCP connection may take on a loaded loopback. */
+/** How long opening a TLS connection may take on a loaded loopback. */
 const CONNECT_TIMEOUT_MS = 20_000;
 /** Responses of up to this size are accepted (a LIST of 10,000 channels is a few MB). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/** Opens a TCP connection on loopback with no Nagle delay. */
+/**
+ * A fingerprint for `HOST` requests of load generators that run no host: the tracker only
+ * stores and lists it.
+ */
+export const BENCH_FINGERPRINT = `sha256:${"be".repeat(32)}`;
+
+/**
+ * Opens a TLS 1.3 connection on loopback with no Nagle delay, as hychat's links are. The load
+ * generators accept any certificate: a member's fingerprint check is one hash per connection.
+ */
 export async function openSocket(address: Address): Promise<Socket> {
-  const socket = connect({ host: address.host, port: address.port, noDelay: true });
+  const socket: Socket | TLSSocket = address.plain
+    ? tcpConnect({ host: address.host, port: address.port })
+    : connect({ host: address.host, port: address.port, rejectUnauthorized: false, minVersion: "TLSv1.3" });
+  socket.setNoDelay(true);
   try {
     await withDeadline(
       new Promise<void>((resolve, reject) => {
-        socket.once("connect", resolve);
+        socket.once(address.plain ? "connect" : "secureConnect", () => resolve());
         socket.once("error", reject);
       }),
       CONNECT_TIMEOUT_MS,

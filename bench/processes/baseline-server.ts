@@ -1,16 +1,25 @@
 /**
- * The baseline: a minimal Node TCP server that does what a chat host must do and nothing more.
+ * The baseline: a minimal Node server that does what a chat host must do and nothing more, over
+ * TLS 1.3 as hychat's links are (config `{"tls": true}` in argv[2]) or over plain TCP.
  * Every connection's CONNECT line makes it a member; each MESSAGE line is acknowledged and its
  * bytes are written to every member, with every member socket corked for the whole input chunk
  * (one writev per member per batch). For the history and directory figures it also answers
  * CACHE, CONNECT `since`, HISTORY and LIST from plain in-memory arrays.
  */
+import { mkdtempSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 import { LineFramer } from "../../src/protocol/framer.js";
 import { encodeResponse } from "../../src/protocol/frames.js";
 import type { ChatMessage } from "../../src/protocol/host-schemas.js";
 import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
+import { loadOrCreateTlsIdentity } from "../../src/transport/tls-identity.js";
 import { processStats, serveParent } from "../lib/child.js";
+
+const config = JSON.parse(process.argv[2] ?? "{}") as { tls?: boolean };
+const tls = config.tls === true;
 
 const CONNECT_PAGE = 50;
 const SINCE_PAGE = 500;
@@ -110,7 +119,7 @@ function onLine(socket: Socket, line: string): void {
   for (const member of members) member.write(bytes);
 }
 
-const server = createServer({ noDelay: true }, (socket) => {
+function serve(socket: Socket): void {
   sockets.add(socket);
   const framer = new LineFramer(
     { onLine: (line) => onLine(socket, line), onOversize: () => socket.destroy() },
@@ -125,7 +134,19 @@ const server = createServer({ noDelay: true }, (socket) => {
     sockets.delete(socket);
     members.delete(socket);
   });
-});
+}
+
+// The same TLS library calls and key type as hychat's servers, so the two differ only in what they do.
+const identity = tls
+  ? await loadOrCreateTlsIdentity(mkdtempSync(join(tmpdir(), "hychat-bench-baseline-")), "baseline")
+  : undefined;
+const server =
+  identity === undefined
+    ? createServer({ noDelay: true }, serve)
+    : createTlsServer({ key: identity.key, cert: identity.cert, minVersion: "TLSv1.3" }, (socket) => {
+        socket.setNoDelay(true);
+        serve(socket);
+      });
 
 function fillListings(args: { count: number }): { listings: number } {
   listings = Array.from({ length: args.count }, (_, index) => ({
@@ -135,6 +156,7 @@ function fillListings(args: { count: number }): { listings: number } {
     moderated: false,
     online: true,
     address: { host: "127.0.0.1", port: 40_000 + (index % 1000) },
+    fingerprint: `sha256:${"be".repeat(32)}`,
     members: 0,
   }));
   return { listings: listings.length };
@@ -153,5 +175,5 @@ const parent = serveParent({
 server.listen({ host: "127.0.0.1", port: 0, backlog: 4096 }, () => {
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no TCP address");
-  parent.ready({ address: { host: "127.0.0.1", port: address.port } });
+  parent.ready({ address: { host: "127.0.0.1", port: address.port, ...(tls ? {} : { plain: true }) } });
 });

@@ -28,14 +28,17 @@ const SLOWEST_RATE = 20_000;
 
 const RATIO_TARGETS: Record<number, number> = { 10: 0.4, 100: 0.8, 1000: 0.8 };
 
-/** The servers measured side by side; every hychat one is compared with the baseline. */
-const SERVERS = ["host", "peer --headless", "peer shell", "baseline"] as const;
+/**
+ * The servers measured side by side; every hychat one is compared with the baseline over TLS, and
+ * the host and that baseline also with the same baseline over plain TCP (what TLS costs).
+ */
+const SERVERS = ["host", "peer --headless", "peer shell", "baseline", "baseline plain"] as const;
 type ServerName = (typeof SERVERS)[number];
 
 export const fanoutScenario: Scenario = {
   name: "fanout",
   baseline:
-    "baseline-server.ts: a minimal Node server that writes each publisher line to every member, corked per input batch; same load process and publisher. Measured beside it: the bare ChannelHost (`host`) and the shipped `hychat peer --channel-name` process, headless and with the shell reading a pipe (its own client joined, printing every message and, with the shell, marking it read)",
+    "baseline-server.ts over TLS 1.3 (same key type and library as hychat): a minimal Node server that writes each publisher line to every member, corked per input batch; same load process and publisher. The same server over plain TCP is the second baseline (rows naming it). Measured beside them: the bare ChannelHost (`host`) and the shipped `hychat peer --channel-name` process, headless and with the shell reading a pipe (its own client joined, printing every message and, with the shell, marking it read)",
   async run(context) {
     const tracker = await startTracker(join(context.workDir, "tracker"));
     try {
@@ -75,7 +78,8 @@ async function measureMembers(
     });
   const headless = await shipped(false);
   const shell = await shipped(true);
-  const baseline = await startBaseline();
+  const baseline = await startBaseline("tls");
+  const plainBaseline = await startBaseline("plain");
   const hychatSystem = (label: ServerName, server: MeasuredServer, address: Address) =>
     startFanoutSystem({
       label,
@@ -96,6 +100,14 @@ async function measureMembers(
       kind: "baseline",
       server: baseline,
       target: baseline.ready.address,
+      channel: CHANNEL,
+      members,
+    }),
+    await startFanoutSystem({
+      label: "baseline plain",
+      kind: "baseline",
+      server: plainBaseline,
+      target: plainBaseline.ready.address,
       channel: CHANNEL,
       members,
     }),
@@ -141,7 +153,7 @@ async function measureMembers(
 
 /** The channel each server hosts: one per server, since all are hosted by the same owner at once. */
 function channelOf(server: ServerName): string {
-  return server === "host" || server === "baseline" ? CHANNEL : `${CHANNEL}-${tag(server)}`;
+  return server === "host" || server.startsWith("baseline") ? CHANNEL : `${CHANNEL}-${tag(server)}`;
 }
 
 function tag(label: string): string {
@@ -155,26 +167,28 @@ function recordRows(
   results: Map<string, FanoutMeasurement[]>,
 ): void {
   const scenario = `fan-out N=${members}`;
-  const baselineRuns = results.get("baseline") ?? [];
   const row = (
     server: ServerName,
     metric: string,
     unit: string,
     pick: (measured: FanoutMeasurement) => number,
     target?: Target,
+    against: "baseline" | "baseline plain" = "baseline",
   ): void => {
     const hychatRuns = (results.get(server) ?? []).map(pick);
-    const baselineFigures = baselineRuns.map(pick);
+    const baselineFigures = (results.get(against) ?? []).map(pick);
+    const versus = against === "baseline" ? "" : " vs the plain-TCP baseline";
+    const who = server === "host" ? "" : server === "baseline" ? ", the TLS baseline" : `, hychat ${server}`;
     context.record({
       scenario,
-      metric: server === "host" ? metric : `${metric}, hychat ${server}`,
+      metric: `${metric}${who}${versus}`,
       unit,
       hychat: median(hychatRuns),
       baseline: median(baselineFigures),
       hychatRuns,
       baselineRuns: baselineFigures,
       target,
-      details: { server, members, messagesPerRun: messages, window: WINDOW, textBytes: TEXT_BYTES },
+      details: { server, against, members, messagesPerRun: messages, window: WINDOW, textBytes: TEXT_BYTES },
     });
   };
   const ratio = RATIO_TARGETS[members];
@@ -185,6 +199,17 @@ function recordRows(
   row("host", "latency p99 under load", "ms", (measured) => measured.latency.percentile(99) / 1000);
   row("host", "server CPU per 1M deliveries", "s", (measured) => measured.serverCpuUs / measured.deliveries);
   row("host", "server peak RSS", "MB", (measured) => measured.serverMaxRssBytes / 1e6);
+  const deliveries = (measured: FanoutMeasurement) => measured.deliveriesPerSecond;
+  row("host", "deliveries/s", "msg/s", deliveries, undefined, "baseline plain");
+  row("baseline", "deliveries/s", "msg/s", deliveries, undefined, "baseline plain");
+  row(
+    "baseline",
+    "server CPU per 1M deliveries",
+    "s",
+    (measured) => measured.serverCpuUs / measured.deliveries,
+    undefined,
+    "baseline plain",
+  );
   for (const server of ["peer --headless", "peer shell"] as const) {
     row(server, "deliveries/s", "msg/s", (measured) => measured.deliveriesPerSecond, ratioTarget);
     row(server, "latency p99 under load", "ms", (measured) => measured.latency.percentile(99) / 1000);

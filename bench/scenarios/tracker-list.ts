@@ -2,14 +2,12 @@ import { join } from "node:path";
 import { nowUs } from "../lib/clock.js";
 import { progress } from "../lib/progress.js";
 import type { Scenario } from "../lib/scenario.js";
-import { signUpAndIn, startBaseline, startTracker } from "../lib/stacks.js";
+import { startBaseline, startTracker } from "../lib/stacks.js";
 import { median, percentile } from "../lib/stats.js";
-import { type Address, pipelined, WireClient } from "../lib/wire.js";
+import { registerChannels } from "../lib/tracker-seed.js";
+import { type Address, WireClient } from "../lib/wire.js";
 
 const CHANNELS = 10_000;
-/** Registering connections (each its own user), and HOST requests in flight on each. */
-const REGISTRARS = 4;
-const REGISTER_WINDOW = 32;
 const LIST_TARGET_MS = 50;
 
 /** LIST round trip with 10,000 channels registered on the tracker. */
@@ -21,28 +19,10 @@ export const trackerListScenario: Scenario = {
     const lists = context.quick ? 5 : 20;
     const tracker = await startTracker(join(context.workDir, "tracker"));
     const baseline = await startBaseline();
-    const registrars: WireClient[] = [];
+    let registrars: WireClient[] = [];
     try {
       const startedUs = nowUs();
-      for (let index = 0; index < REGISTRARS; index++) {
-        const account = { username: `registrar${index}`, password: "bench-registrar-password" };
-        await signUpAndIn(tracker.ready.address, account);
-        const client = await WireClient.open(tracker.ready.address);
-        await client.request("SIGNIN", account);
-        registrars.push(client);
-      }
-      const perRegistrar = CHANNELS / REGISTRARS;
-      await Promise.all(
-        registrars.map((client, registrar) =>
-          pipelined(perRegistrar, REGISTER_WINDOW, (index) =>
-            client.request("HOST", {
-              channel: `bench-channel-${registrar * perRegistrar + index}`,
-              host: "127.0.0.1",
-              port: 40_000 + (index % 1000),
-            }),
-          ),
-        ),
-      );
+      registrars = await registerChannels(tracker.ready.address, CHANNELS);
       progress(
         `tracker-list: ${CHANNELS} channels registered in ${((nowUs() - startedUs) / 1e6).toFixed(1)} s`,
       );

@@ -25,8 +25,12 @@ export class CliProcess {
   private exit: Exit | undefined;
   private readonly exited: Promise<Exit>;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+  /** `netns`: run it inside that Linux network namespace (`ip netns exec`), as on another machine. */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv, options: { netns?: string } = {}) {
+    const command = [process.execPath, "--import", "tsx", MAIN, ...args];
+    const [file, ...argv] =
+      options.netns === undefined ? command : ["ip", "netns", "exec", options.netns, ...command];
+    this.child = spawn(file as string, argv, {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1", HYCHAT_LOG_LEVEL: "warn", ...env },
       stdio: ["pipe", "pipe", "pipe"],

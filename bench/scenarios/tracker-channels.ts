@@ -1,0 +1,282 @@
+import { join } from "node:path";
+import { nowUs } from "../lib/clock.js";
+import { openFileLimit } from "../lib/fd-limit.js";
+import { BenchChild } from "../lib/processes.js";
+import { progress } from "../lib/progress.js";
+import type { Scenario, ScenarioContext } from "../lib/scenario.js";
+import { OWNER, type ServerChild, signUpAndIn, startTracker } from "../lib/stacks.js";
+import { median } from "../lib/stats.js";
+import { registerChannels } from "../lib/tracker-seed.js";
+import { BENCH_FINGERPRINT, WireClient } from "../lib/wire.js";
+import type { DirectoryPeerConfig, ListedOutcome } from "../processes/directory-peer.js";
+import type { StormOutcome, WatchOutcome } from "../processes/directory-watchers.js";
+
+const PEERS_FULL = 1_000;
+const PEERS_QUICK = 200;
+const CHANNELS_FULL = 10_000;
+const CHANNELS_QUICK = 2_000;
+/** `LIST`s in flight during the re-LIST storm: the old peers sent theirs all at once, but 1,000 answers of a few MB each would all sit in the tracker's memory. */
+const STORM_WINDOW = 32;
+const EVENT_TIMEOUT_MS = 30_000;
+/** Descriptors a process needs besides its sockets (stdio, databases, the IPC channel, libuv). */
+const FD_SLACK = 200;
+/** Peers may send at most one LIST per new channel (a peer that just signed in), never one each. */
+const LIST_DELTA_TARGET = 1;
+
+interface RetInfo {
+  requests: Record<string, number>;
+}
+
+interface ChannelRun {
+  cpuMs: number;
+  wallMs: number;
+  listDelta: number;
+}
+
+interface ListRun {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** What the tracker spends on one new channel while 1,000 peers are online, beside the LISTs it replaced. */
+export const trackerChannelsScenario: Scenario = {
+  name: "tracker-channels",
+  baseline:
+    "the same tracker, channels and connections answering LIST: one LIST from one signed-in connection (the first row), and the re-LIST storm a new channel caused before CHANNELS events carried the listing: every watcher connection sends one LIST, 32 in flight (the other rows); tracker CPU from its own process.cpuUsage(), bracketed the same way on both sides",
+  async run(context) {
+    const runs = context.quick ? 3 : 5;
+    const channels = context.quick ? CHANNELS_QUICK : CHANNELS_FULL;
+    const wanted = context.quick ? PEERS_QUICK : PEERS_FULL;
+    const limit = openFileLimit();
+    // Each watcher socket is a descriptor in the watchers' process and one in the tracker's.
+    const peers = Math.min(wanted, limit.soft - FD_SLACK);
+    if (peers < wanted)
+      progress(`tracker-channels: open file limit ${limit.soft}: ${peers} peers, not ${wanted}`);
+    const tracker = await startTracker(join(context.workDir, "tracker"));
+    const clients: WireClient[] = [];
+    const children: BenchChild[] = [];
+    try {
+      const startedUs = nowUs();
+      clients.push(...(await registerChannels(tracker.ready.address, channels)));
+      progress(
+        `tracker-channels: ${channels} channels registered in ${((nowUs() - startedUs) / 1e6).toFixed(1)} s`,
+      );
+      await signUpAndIn(tracker.ready.address, OWNER);
+      const owner = await WireClient.open(tracker.ready.address);
+      clients.push(owner);
+      await owner.request("SIGNIN", OWNER);
+      // The baseline's connection is signed in as a peer's is (it gets the events too).
+      const lister = await WireClient.open(tracker.ready.address);
+      clients.push(lister);
+      await lister.request("GUEST", {});
+
+      const watchers = await BenchChild.start("directory-watchers.ts", { name: "directory watchers" });
+      children.push(watchers);
+      const { setupMs } = await watchers.call<{ setupMs: number }>(
+        "setup",
+        { tracker: tracker.ready.address, count: peers },
+        60_000 + peers * 60,
+      );
+      const peerConfig: DirectoryPeerConfig = {
+        tracker: tracker.ready.address,
+        dataDir: join(context.workDir, "directory-peer"),
+      };
+      const peer = await BenchChild.start<{ directorySize: number }>("directory-peer.ts", {
+        name: "directory peer",
+        args: [JSON.stringify(peerConfig)],
+      });
+      children.push(peer);
+      if (peer.ready.directorySize !== channels)
+        throw new Error(`the peer's directory lists ${peer.ready.directorySize} channels, not ${channels}`);
+      progress(
+        `tracker-channels: ${peers} watcher connections signed in in ${(setupMs / 1000).toFixed(1)} s`,
+      );
+
+      const system: System = { tracker, owner, lister, watchers, peer, peers };
+      let listed = channels;
+      // One of each unmeasured first, so the tracker is past its JIT warm-up.
+      await newChannel(context, system, "warm", 0);
+      listed += 1;
+      await oneList(system, listed);
+      const channelRuns: ChannelRun[] = [];
+      const listRuns: ListRun[] = [];
+      for (let run = 0; run < runs; run++) {
+        channelRuns.push(await newChannel(context, system, `r${run}`, run + 1));
+        listed += 1;
+        listRuns.push(await oneList(system, listed));
+        progress(
+          `tracker-channels: run ${run + 1}: new channel ${channelRuns[run]?.cpuMs.toFixed(2)} ms tracker CPU, ` +
+            `all ${peers + 1} peers told in ${channelRuns[run]?.wallMs.toFixed(1)} ms, LIST requests +${channelRuns[run]?.listDelta}; ` +
+            `one LIST ${listRuns[run]?.cpuMs.toFixed(2)} ms tracker CPU`,
+        );
+      }
+      const storm = await reListStorm(context, system);
+      progress(
+        `tracker-channels: re-LIST storm of ${peers} LISTs: ${storm.cpuMs.toFixed(0)} ms tracker CPU, ` +
+          `${storm.wallMs.toFixed(0)} ms, LIST requests +${storm.listDelta}`,
+      );
+      recordRows(context, { peers, channels, channelRuns, listRuns, storm });
+    } finally {
+      await Promise.all(children.map((child) => child.stop()));
+      await Promise.all(clients.map((client) => client.close()));
+      await tracker.stop();
+    }
+  },
+};
+
+interface System {
+  tracker: ServerChild;
+  owner: WireClient;
+  lister: WireClient;
+  watchers: BenchChild;
+  peer: BenchChild;
+  /** Watcher connections (the real peer comes on top). */
+  peers: number;
+}
+
+async function cpuUs(tracker: ServerChild): Promise<number> {
+  return (await tracker.stats()).cpuUs;
+}
+
+async function listRequests(owner: WireClient): Promise<number> {
+  const info = await owner.request<RetInfo>("RET_INFO", {});
+  return info.requests.LIST ?? 0;
+}
+
+/**
+ * The owner HOSTs a new channel: tracker CPU from just before the HOST until every watcher got its
+ * CHANNELS event and the real peer's directory lists it, and the wall time for that.
+ */
+async function newChannel(
+  context: ScenarioContext,
+  system: System,
+  tag: string,
+  index: number,
+): Promise<ChannelRun> {
+  const channel = `new-channel-${tag}`;
+  const address = { host: "127.0.0.1", port: 45_000 + index };
+  const listsBefore = await listRequests(system.owner);
+  await system.watchers.call("expect", { channel, address });
+  await system.peer.call("expect", { channel });
+  const cpuBefore = await cpuUs(system.tracker);
+  const sentUs = nowUs();
+  await system.owner.request("HOST", { channel, ...address, fingerprint: BENCH_FINGERPRINT });
+  const [watched, listed] = await Promise.all([
+    system.watchers.call<WatchOutcome>("wait", { timeoutMs: EVENT_TIMEOUT_MS }, EVENT_TIMEOUT_MS + 10_000),
+    system.peer.call<ListedOutcome>("wait", { timeoutMs: EVENT_TIMEOUT_MS }, EVENT_TIMEOUT_MS + 10_000),
+  ]);
+  const cpuAfter = await cpuUs(system.tracker);
+  const listsAfter = await listRequests(system.owner);
+  for (const error of [...watched.errors, ...listed.errors])
+    context.integrityFailure(`tracker-channels ${channel}: ${error}`);
+  return {
+    cpuMs: (cpuAfter - cpuBefore) / 1000,
+    wallMs: (Math.max(watched.lastReceiptUs, listed.listedUs) - sentUs) / 1000,
+    listDelta: listsAfter - listsBefore,
+  };
+}
+
+/** One LIST from one signed-in connection, bracketed like a new channel. */
+async function oneList(system: System, expected: number): Promise<ListRun> {
+  const cpuBefore = await cpuUs(system.tracker);
+  const sentUs = nowUs();
+  const body = await system.lister.request<{ channels: unknown[] }>("LIST", {});
+  const wallMs = (nowUs() - sentUs) / 1000;
+  const cpuAfter = await cpuUs(system.tracker);
+  if (body.channels.length !== expected)
+    throw new Error(`LIST gave ${body.channels.length} channels, not ${expected}`);
+  return { cpuMs: (cpuAfter - cpuBefore) / 1000, wallMs };
+}
+
+/** What a new channel cost before the event carried its listing: every online peer sends LIST once. */
+async function reListStorm(
+  context: ScenarioContext,
+  system: System,
+): Promise<{ cpuMs: number; wallMs: number; listDelta: number; bytes: number }> {
+  const listsBefore = await listRequests(system.owner);
+  const cpuBefore = await cpuUs(system.tracker);
+  const storm = await system.watchers.call<StormOutcome>(
+    "listStorm",
+    { window: STORM_WINDOW },
+    120_000 + system.peers * 200,
+  );
+  const cpuAfter = await cpuUs(system.tracker);
+  const listsAfter = await listRequests(system.owner);
+  for (const error of storm.errors) context.integrityFailure(`tracker-channels storm: ${error}`);
+  if (storm.answered !== system.peers)
+    context.integrityFailure(`tracker-channels storm: ${storm.answered} of ${system.peers} LISTs answered`);
+  return {
+    cpuMs: (cpuAfter - cpuBefore) / 1000,
+    wallMs: (storm.lastAnswerUs - storm.firstSendUs) / 1000,
+    listDelta: listsAfter - listsBefore,
+    bytes: storm.bytes,
+  };
+}
+
+function recordRows(
+  context: ScenarioContext,
+  figures: {
+    peers: number;
+    channels: number;
+    channelRuns: ChannelRun[];
+    listRuns: ListRun[];
+    storm: { cpuMs: number; wallMs: number; listDelta: number; bytes: number };
+  },
+): void {
+  const { peers, channels, channelRuns, listRuns, storm } = figures;
+  const scenario = "tracker";
+  const online = `${peers.toLocaleString("en-US")} peers online`;
+  const stored = `${channels.toLocaleString("en-US")} channels`;
+  const cpuRuns = channelRuns.map((run) => run.cpuMs);
+  const details = {
+    peers,
+    realPeers: 1,
+    channels,
+    stormWindow: STORM_WINDOW,
+    stormBytes: storm.bytes,
+    oneListWallMs: listRuns.map((run) => run.wallMs),
+  };
+  context.record({
+    scenario,
+    metric: `tracker CPU for one new channel, ${online}, ${stored} (baseline: one LIST)`,
+    unit: "ms",
+    hychat: median(cpuRuns),
+    baseline: median(listRuns.map((run) => run.cpuMs)),
+    hychatRuns: cpuRuns,
+    baselineRuns: listRuns.map((run) => run.cpuMs),
+    details,
+  });
+  context.record({
+    scenario,
+    metric: `tracker CPU for one new channel, ${online} (baseline: ${peers.toLocaleString("en-US")} re-LISTs)`,
+    unit: "ms",
+    hychat: median(cpuRuns),
+    baseline: storm.cpuMs,
+    hychatRuns: cpuRuns,
+    baselineRuns: [storm.cpuMs],
+    details,
+  });
+  const wallRuns = channelRuns.map((run) => run.wallMs);
+  context.record({
+    scenario,
+    metric: `new channel until all ${online} have its listing`,
+    unit: "ms",
+    hychat: median(wallRuns),
+    baseline: storm.wallMs,
+    hychatRuns: wallRuns,
+    baselineRuns: [storm.wallMs],
+    details,
+  });
+  const deltaRuns = channelRuns.map((run) => run.listDelta);
+  context.record({
+    scenario,
+    metric: `LIST requests for one new channel (most in any run), ${online}`,
+    unit: "LISTs",
+    hychat: Math.max(...deltaRuns),
+    baseline: storm.listDelta,
+    hychatRuns: deltaRuns,
+    baselineRuns: [storm.listDelta],
+    target: { subject: "hychat", op: "<=", value: LIST_DELTA_TARGET },
+    details,
+  });
+}
