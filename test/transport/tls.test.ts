@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import {
@@ -14,7 +14,7 @@ import { TLS_CERT_FILE, TLS_KEY_FILE } from "../../src/transport/tls-identity.js
 import { silentLogger } from "../../src/util/logger.js";
 import { connectMember, startTestHost } from "../helpers/host.js";
 import { RecordingProxy, TlsInterceptor } from "../helpers/proxy.js";
-import { testTlsIdentity } from "../helpers/tls.js";
+import { issueFromTestCa, testTlsIdentity } from "../helpers/tls.js";
 import { connectUser, startTestTracker, TEST_PASSWORD, type TestTracker } from "../helpers/tracker.js";
 import { WakeOnChange } from "../helpers/wake-on-change.js";
 import { EventLog, FAST_BACKOFF, OpenPeers, tempDir } from "../peer/harness.js";
@@ -237,5 +237,40 @@ describe("TLS on every link", () => {
     assert.ok(error instanceof HychatError || error instanceof Error);
     assert.equal(codeOf(error), "HOST_KEY_MISMATCH");
     assert.match((error as Error).message, new RegExp(host.host.fingerprint));
+  });
+
+  test("tls - a tracker with a CA-issued certificate for its name is verified the ordinary way, without first-use trust", async () => {
+    const issued = await issueFromTestCa("localhost");
+    const certDir = join(dirs.path, "ca-tracker-files");
+    mkdirSync(certDir);
+    writeFileSync(join(certDir, "fullchain.pem"), issued.certPem);
+    writeFileSync(join(certDir, "privkey.pem"), issued.keyPem, { mode: 0o600 });
+    const real = await tracker({
+      tlsCert: join(certDir, "fullchain.pem"),
+      tlsKey: join(certDir, "privkey.pem"),
+    });
+    const byName = { host: "localhost", port: real.address.port };
+    const peerDir = join(dirs.path, "ca-peer");
+    const peers = new OpenPeers(() => byName, peerDir, { trackerCa: [issued.caPem] });
+    cleanups.push(() => peers.closeAll());
+    const peer = await peers.open();
+    const log = new EventLog(peer);
+    assert.equal((await peer.signUp("dora", TEST_PASSWORD)).username, "dora");
+    assert.equal(log.of("notice").filter((event) => event.code === "TRACKER_TRUSTED").length, 0);
+    assert.equal(
+      existsSync(join(peerDir, KNOWN_TRACKERS_FILE)),
+      false,
+      "a CA-verified tracker was stored as first use",
+    );
+
+    // Reached by its IP address the certificate does not name, so it is only trusted on first use.
+    const byAddress = new OpenPeers(() => real.address, join(dirs.path, "ca-peer-by-ip"), {
+      trackerCa: [issued.caPem],
+    });
+    cleanups.push(() => byAddress.closeAll());
+    const other = await byAddress.open();
+    const otherLog = new EventLog(other);
+    await other.signIn("dora", TEST_PASSWORD);
+    await otherLog.waitFor("notice", (event) => event.code === "TRACKER_TRUSTED");
   });
 });
