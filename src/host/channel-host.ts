@@ -268,7 +268,7 @@ export class ChannelHost {
       name: channel.name,
       view: channel.view,
       moderated: channel.moderated,
-      address: this.listenAddress,
+      address: this.link.listedAddress ?? this.listenAddress,
       fingerprint: this.fingerprint,
       listed: this.link.isListed(channel.name),
       members: channel.visibleCount,

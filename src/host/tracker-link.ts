@@ -56,6 +56,8 @@ export class TrackerLink {
   private readonly client: ReconnectingClient<TrackerRequestBodies, TrackerSpec>;
   private closed = false;
   private readonly listed = new Set<string>();
+  /** Where the tracker lists the channels, from its last `HOST` answer. */
+  private listedAt: Address | undefined;
   private readonly pendingUnhosts = new Set<string>();
   private readonly pendingMembers = new Map<string, number>();
   private readonly reportedMembers = new Map<string, number>();
@@ -90,6 +92,11 @@ export class TrackerLink {
   get state(): TrackerLinkState {
     if (this.closed) return "closed";
     return this.client.connected ? "connected" : "connecting";
+  }
+
+  /** Where members reach the channels as the tracker lists them (the host may listen on 0.0.0.0). */
+  get listedAddress(): Address | undefined {
+    return this.listedAt;
   }
 
   isListed(channel: string): boolean {
@@ -196,6 +203,7 @@ export class TrackerLink {
       moderated: channel.moderated,
     });
     this.options.onKey({ publicKey: key.publicKey, issuer: key.issuer });
+    this.listedAt = key.address;
     this.listed.add(channel.name);
     this.options.onListed(channel.name, true);
     return { publicKey: key.publicKey, issuer: key.issuer };

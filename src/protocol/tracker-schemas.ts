@@ -90,7 +90,8 @@ export const trackerReplySchemas = {
   KEY: z.object({ algorithm: z.literal("Ed25519"), ...trackerKey }),
   LIST: z.object({ channels: z.array(channelListingSchema) }),
   ONLINE: z.object({ users: z.array(z.object({ username: anyUsernameSchema, role: roleSchema })) }),
-  HOST: z.object({ channel: channelNameSchema, ...trackerKey }),
+  /** `address`: where the tracker lists the channel (the connection's own address for an unspecified host). */
+  HOST: z.object({ channel: channelNameSchema, address: addressSchema, ...trackerKey }),
   UNHOST: empty,
   VIEW: empty,
   MEMBERS: empty,

@@ -57,7 +57,12 @@ describe("tracker channels", () => {
       port: 4000,
     });
     const key = await alice.client.request("KEY");
-    assert.deepEqual(reply, { channel: "First", publicKey: key.publicKey, issuer: key.issuer });
+    assert.deepEqual(reply, {
+      channel: "First",
+      address: { host: "127.0.0.1", port: 4000 },
+      publicKey: key.publicKey,
+      issuer: key.issuer,
+    });
     assert.deepEqual(await listing(alice.client, "First"), {
       name: "First",
       owner: "alice",

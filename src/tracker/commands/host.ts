@@ -41,7 +41,12 @@ export function hostCommand(tracker: TrackerContext) {
         previous.address.port !== address.port ||
         previous.fingerprint !== body.fingerprint;
       if (changed) tracker.broadcastChannel(body.channel);
-      return { channel: body.channel, publicKey: tracker.publicKeyBase64, issuer: tracker.identity.issuer };
+      return {
+        channel: body.channel,
+        address,
+        publicKey: tracker.publicKeyBase64,
+        issuer: tracker.identity.issuer,
+      };
     },
   });
 }
