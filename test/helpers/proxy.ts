@@ -77,6 +77,7 @@ export class TlsInterceptor {
   readonly plaintext: Buffer[] = [];
   /** TCP connections that reached the interceptor. */
   connections = 0;
+  private readonly connectionWaiters = new Set<{ count: number; resolve(): void }>();
   private readonly sockets = new Set<Socket>();
   private readonly server: TlsServer;
   address: NetAddress = { host: "127.0.0.1", port: 0 };
@@ -100,8 +101,32 @@ export class TlsInterceptor {
     });
     this.server.on("connection", () => {
       this.connections += 1;
+      for (const waiter of [...this.connectionWaiters]) {
+        if (this.connections < waiter.count) continue;
+        this.connectionWaiters.delete(waiter);
+        waiter.resolve();
+      }
     });
     this.server.on("tlsClientError", () => {});
+  }
+
+  /** Resolves once `count` connections have reached the interceptor; rejects after `deadlineMs`. */
+  whenConnections(count: number, deadlineMs = 20_000): Promise<void> {
+    if (this.connections >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.connectionWaiters.delete(waiter);
+        reject(new Error(`only ${this.connections} of ${count} connections within ${deadlineMs} ms`));
+      }, deadlineMs);
+      this.connectionWaiters.add(waiter);
+    });
   }
 
   async listen(port = 0): Promise<NetAddress> {

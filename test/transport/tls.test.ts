@@ -273,4 +273,41 @@ describe("TLS on every link", () => {
     await other.signIn("dora", TEST_PASSWORD);
     await otherLog.waitFor("notice", (event) => event.code === "TRACKER_TRUSTED");
   });
+
+  test("tls - with the tracker down, a member refuses another key at its host's stored address and keeps the message", async () => {
+    const trackerDir = join(dirs.path, "offline-tracker");
+    let current: TestTracker | undefined = await startTestTracker({ dataDir: trackerDir });
+    const trackerAddress = current.address;
+    const peers = new OpenPeers(() => trackerAddress, join(dirs.path, "offline-peers"), {
+      offlineAfterMs: 500,
+    });
+    cleanups.push(async () => {
+      await peers.closeAll();
+      await current?.close();
+    });
+    const owner = await peers.open();
+    await owner.signUp("hana", TEST_PASSWORD);
+    const port = (await owner.host("kept")).address?.port as number;
+    const member = await peers.open();
+    await member.signUp("ivo", TEST_PASSWORD);
+    await member.join("kept");
+    await peers.close(member);
+    await peers.close(owner);
+    await current.close();
+    current = undefined;
+
+    // Someone else now answers on the host's address, with a key of its own.
+    const impostor = new TlsInterceptor(await testTlsIdentity(), { host: "127.0.0.1", port: 9 });
+    await impostor.listen(port);
+    cleanups.push(() => impostor.close());
+    const offline = await peers.open();
+    await offline.resume("ivo");
+    // Two dials: the first refused, and the redial after it refused again.
+    await impostor.whenConnections(2);
+    assert.notEqual(offline.joinedChannels().find((channel) => channel.name === "kept")?.state, "online");
+    const outcome = await offline.send("kept", SECRET_TEXT);
+    assert.equal(outcome.status, "queued");
+    assert.equal(Buffer.concat(impostor.plaintext).length, 0, "the member talked to a host with another key");
+    assert.equal(offline.outbox().length, 1);
+  });
 });
