@@ -26,6 +26,7 @@ import { historyScenario } from "./scenarios/history.js";
 import { lowLatencyScenario } from "./scenarios/low-latency.js";
 import { memoryScenario } from "./scenarios/memory.js";
 import { outboxScenario } from "./scenarios/outbox.js";
+import { reconnectScenario } from "./scenarios/reconnect.js";
 import { signinScenario } from "./scenarios/signin.js";
 import { trackerChannelsScenario } from "./scenarios/tracker-channels.js";
 import { trackerIdleScenario } from "./scenarios/tracker-idle.js";
@@ -42,6 +43,7 @@ const SCENARIOS: Scenario[] = [
   trackerChannelsScenario,
   signinScenario,
   memoryScenario,
+  reconnectScenario,
 ];
 
 /** Open files the tracker scenario needs in one process (10,000 connections and some slack). */

@@ -171,6 +171,23 @@ export class BenchChild<Ready = unknown> {
     }
   }
 
+  /**
+   * SIGTERM, as a user's Ctrl-C, then waits for the exit; killed if it lingers. Resolves whether
+   * the process exited by itself with status 0 within `graceMs`.
+   */
+  async terminate(graceMs = EXIT_GRACE_MS): Promise<boolean> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode === 0;
+    this.child.kill("SIGTERM");
+    try {
+      await withDeadline(this.exited, graceMs, `${this.name} exit on SIGTERM`);
+      return this.child.exitCode === 0;
+    } catch {
+      this.kill();
+      await withDeadline(this.exited, EXIT_GRACE_MS, `${this.name} kill`);
+      return false;
+    }
+  }
+
   kill(): void {
     this.child.kill("SIGKILL");
   }

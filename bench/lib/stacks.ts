@@ -53,6 +53,8 @@ export interface HostStackOptions {
   nodeFlags?: string[];
   /** Reuse a data dir (a restart). */
   dataDir?: string;
+  /** A fixed listen port (a restart where members redial the same address); default: the OS picks. */
+  listenPort?: number;
 }
 
 /** A channel host process owned by OWNER, hosting one channel, with the send rate limit off. */
@@ -63,6 +65,7 @@ export function startHost(options: HostStackOptions): Promise<BenchChild<HostRea
     owner: OWNER,
     channel: options.channel,
     limits: { sendRatePerSecond: 0, ...options.limits },
+    ...(options.listenPort === undefined ? {} : { listenPort: options.listenPort }),
   };
   return BenchChild.start<HostReady>("host.ts", {
     name: options.name,

@@ -7,6 +7,8 @@ import type { TlsIdentity } from "./tls-identity.js";
 export const TICKET_KEYS_FILE = "tls-ticket-keys";
 /** A client that connects and never finishes the handshake is dropped after this long. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The same for every hychat server and release, so sessions survive restarts with other flags. */
+const SESSION_ID_CONTEXT = "hychat";
 
 /**
  * The session-ticket keys of a server, kept in its data dir (mode 0600) so that members resume
@@ -41,6 +43,8 @@ export function createTlsServer(options: TlsServerOptions): Server {
     minVersion: "TLSv1.3",
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     ticketKeys: loadOrCreateTicketKeys(options.dataDir),
+    // Node derives the default from process.argv: a restart with other arguments would refuse every session.
+    sessionIdContext: SESSION_ID_CONTEXT,
   };
   const server = createServer(tlsOptions);
   server.maxConnections = options.maxSockets;
