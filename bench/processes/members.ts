@@ -141,6 +141,13 @@ class Member {
     this.socket.destroy();
   }
 
+  /** Sends a `PING`, as a member's own heartbeat would on a quiet link; its answer is ignored. */
+  ping(id: number): void {
+    if (this.joined && !this.socket.destroyed) {
+      this.socket.write(`{"type":"request","id":"keepalive-${id}","command":"PING","body":{}}\n`);
+    }
+  }
+
   private onHandshakeLine(line: string): void {
     if (this.joined || !line.includes('"type":"response"')) return;
     this.joined = true;
@@ -307,12 +314,25 @@ async function wait(args: { timeoutMs: number }): Promise<RunOutcome> {
   };
 }
 
+/**
+ * Members only read, so between runs a host would see them quiet for longer than its heartbeat
+ * allows and drop them; a real member's connection answers that. A `PING` now and then keeps them.
+ */
+const KEEPALIVE_MS = 3_000;
+let keepalives = 0;
+const keepaliveTimer = setInterval(() => {
+  keepalives += 1;
+  for (const member of members) member.ping(keepalives);
+}, KEEPALIVE_MS);
+keepaliveTimer.unref();
+
 const parent = serveParent({
   setup,
   expect,
   wait,
   stats: processStats,
   close: () => {
+    clearInterval(keepaliveTimer);
     for (const member of members) member.close();
   },
 });

@@ -85,10 +85,20 @@ export class ChannelLink implements HostChannelListener {
   private closed = false;
   private readonly settledPromise: Promise<HychatError | undefined>;
   private settle: (error?: HychatError) => void = () => {};
+  /** The owner the user joined this channel under; undefined until the first join answers. */
+  private pinnedOwner: string | undefined;
+  /** Another user answered as the channel's owner: nothing is delivered until the user accepts. */
+  private foreignOwner: string | undefined;
 
-  constructor(name: string, context: ChannelLinkContext) {
+  /**
+   * `trustOwner`: the owner this peer knew the channel by; a host that answers with another one is
+   * not sent the outbox until the user joins again on purpose. Undefined accepts any owner (a join
+   * the user asked for now).
+   */
+  constructor(name: string, context: ChannelLinkContext, trustOwner?: string) {
     this.name = name;
     this.context = context;
+    this.pinnedOwner = trustOwner;
     const stored = context.store.channel(name);
     this.lastSeq = stored?.lastSeq ?? null;
     this.unread = stored?.unread ?? 0;
@@ -329,12 +339,53 @@ export class ChannelLink implements HostChannelListener {
     }
   }
 
+  /** The channel now belongs to another user than the one it was joined under. */
+  get ownerChangedTo(): string | undefined {
+    return this.foreignOwner;
+  }
+
+  /** The user joined again on purpose: the new owner is the one from now on. */
+  acceptNewOwner(): void {
+    if (this.foreignOwner === undefined) return;
+    this.pinnedOwner = undefined;
+    this.foreignOwner = undefined;
+    void this.connect();
+  }
+
+  /**
+   * The host answers for a channel of the same name that another user owns now (the old one was
+   * unhosted and its name taken): keep the outbox, say so once, and leave.
+   */
+  private ownerChanged(owner: string): void {
+    this.joining = false;
+    this.buffered = [];
+    const first = this.foreignOwner === undefined;
+    this.foreignOwner = owner;
+    this.session?.request("DISCONNECT", { channel: this.name }).catch(() => undefined);
+    this.setState("unreachable");
+    this.settle();
+    if (!first) return;
+    const pending = this.context.store.outbox.count(this.name);
+    this.context.emit({
+      type: "notice",
+      level: "warn",
+      code: "OWNER_CHANGED",
+      text: `#${this.name} now belongs to ${owner}, not ${this.pinnedOwner} as when you joined it: nothing is sent there (${pending} pending kept). /join ${this.name} to accept the new owner, or /disconnect ${this.name} to drop it`,
+    });
+  }
+
   private joined(
     reply: HostOkBodies["CONNECT"],
     messages: ChatMessage[],
     identity: LinkIdentity,
     firstJoin: boolean,
   ): void {
+    if (this.pinnedOwner !== undefined && nameKey(this.pinnedOwner) !== nameKey(reply.owner)) {
+      this.ownerChanged(reply.owner);
+      return;
+    }
+    if (this.pinnedOwner !== reply.owner) this.context.store.saveOwner(this.name, reply.owner);
+    this.pinnedOwner = reply.owner;
     this.owner = reply.owner;
     this.view = reply.view;
     this.moderated = reply.moderated;

@@ -31,6 +31,7 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
   // An address without its key cannot be checked: it is forgotten, and the tracker's listing used.
   `ALTER TABLE channels ADD COLUMN fingerprint TEXT;
    UPDATE channels SET host = NULL, port = NULL;`,
+  "ALTER TABLE channels ADD COLUMN owner TEXT;",
 ];
 
 /** What this peer remembers about a channel it joined. */
@@ -43,6 +44,8 @@ export interface StoredChannel {
   unread: number;
   /** Where the channel's host was last reached, and its key: tried before the tracker answers. */
   endpoint: HostEndpoint | null;
+  /** Who owned the channel when this peer last joined it; null before the first join. */
+  owner: string | null;
 }
 
 interface ChannelRow {
@@ -54,6 +57,7 @@ interface ChannelRow {
   host: string | null;
   port: number | null;
   fingerprint: string | null;
+  owner: string | null;
 }
 
 function toStoredChannel(row: ChannelRow): StoredChannel {
@@ -67,6 +71,7 @@ function toStoredChannel(row: ChannelRow): StoredChannel {
       row.host !== null && row.port !== null && row.fingerprint !== null
         ? { address: { host: row.host, port: row.port }, fingerprint: row.fingerprint }
         : null,
+    owner: row.owner,
   };
 }
 
@@ -97,6 +102,7 @@ export class ClientStore {
       endpoint: db.prepare<[string | null, number | null, string | null, string]>(
         "UPDATE channels SET host = ?, port = ?, fingerprint = ? WHERE name = ?",
       ),
+      owner: db.prepare<[string, string]>("UPDATE channels SET owner = ? WHERE name = ?"),
       hostPort: db.prepare<[], { port: number }>("SELECT port FROM host_listen WHERE id = 1"),
       saveHostPort: db.prepare<[number]>(
         "INSERT INTO host_listen (id, port) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET port = excluded.port",
@@ -153,6 +159,10 @@ export class ClientStore {
       endpoint?.fingerprint ?? null,
       name,
     );
+  }
+
+  saveOwner(name: string, owner: string): void {
+    this.statements.owner.run(owner, name);
   }
 
   /** The port this user's channel host last listened on, or null if it never did. */

@@ -78,13 +78,15 @@ export class JoinedChannels {
   openStored(user: UserState): void {
     for (const stored of user.store.channels()) {
       if (stored.joined && this.context.user() === user && !user.links.has(stored.name))
-        this.openLink(user, stored.name);
+        this.openLink(user, stored.name, stored.owner ?? undefined);
     }
   }
 
   /** Opens a link for `channel` (remembering it as joined) and waits for its first join attempt. */
   async joinLink(user: UserState, channel: string): Promise<ChannelLink> {
     let link = this.find(user, channel);
+    // Joining again a channel whose owner changed is the user accepting the new owner.
+    link?.acceptNewOwner();
     if (link === undefined) {
       let listing = this.directory.get(channel);
       // A listing not seen online may be stale: ask again. Without the tracker the link starts
@@ -131,11 +133,12 @@ export class JoinedChannels {
     return [...hosts.values()];
   }
 
-  private openLink(user: UserState, name: string): ChannelLink {
+  /** `trustOwner`: reopening a channel joined before, whose host must answer for the same owner. */
+  private openLink(user: UserState, name: string, trustOwner?: string): ChannelLink {
     user.store.markJoined(name);
     // Messages written before joining may name the channel in another case.
     user.store.outbox.adoptChannel(name);
-    const link = new ChannelLink(name, user.linkContext);
+    const link = new ChannelLink(name, user.linkContext, trustOwner);
     user.links.set(name, link);
     link.setEndpoint(this.knownEndpoint(user, name));
     return link;

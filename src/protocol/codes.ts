@@ -58,6 +58,7 @@ export const LOCAL_CODES = [
   "TRACKER_KEY_MISMATCH",
   "HOST_KEY_MISMATCH",
   "TRACKER_TRUSTED",
+  "OWNER_CHANGED",
 ] as const;
 export type LocalCode = (typeof LOCAL_CODES)[number];
 

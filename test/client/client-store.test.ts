@@ -106,6 +106,7 @@ describe("client store", () => {
       readSeq: 0,
       unread: 0,
       endpoint: null,
+      owner: null,
     });
     store.savePosition("news", { lastSeq: 42, unread: 3, readSeq: 0 });
     store.saveEndpoint("news", { address: { host: "127.0.0.1", port: 4567 }, fingerprint: HOST_KEY });
@@ -121,6 +122,7 @@ describe("client store", () => {
       readSeq: 0,
       unread: 3,
       endpoint: { address: { host: "127.0.0.1", port: 4567 }, fingerprint: HOST_KEY },
+      owner: null,
     });
     reopened.savePosition("news", { lastSeq: 42, unread: 0, readSeq: 42 });
     assert.deepEqual([reopened.channel("news")?.readSeq, reopened.channel("news")?.unread], [42, 0]);
