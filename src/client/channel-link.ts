@@ -141,9 +141,16 @@ export class ChannelLink implements HostChannelListener {
    * Where the tracker says the channel's host is, and its key. A new address or key moves the link.
    * Null (not listed online) changes nothing on a working link, since the host, not the tracker, is
    * the authority on its channels; otherwise the link keeps redialing the last endpoint it knew, if any.
+   * `listedOwner`, the owner the listing names: another one than the channel was joined under is
+   * not even dialed (its host would be handed this user's ticket).
    */
-  setEndpoint(endpoint: HostEndpoint | null): void {
+  setEndpoint(endpoint: HostEndpoint | null, listedOwner?: string): void {
     if (this.closed) return;
+    if (endpoint !== null && listedOwner !== undefined && this.pinnedOwner !== undefined) {
+      // The link still attaches, so joining again on purpose finds the host; `connect` holds off.
+      if (nameKey(listedOwner) !== nameKey(this.pinnedOwner)) this.ownerChanged(listedOwner, false);
+      else this.foreignOwner = undefined;
+    }
     if (endpoint === null) {
       if (this.linkState === "online") return;
       this.setState("unreachable");
@@ -160,7 +167,7 @@ export class ChannelLink implements HostChannelListener {
     this.context.store.saveEndpoint(this.name, endpoint);
     const session = this.context.pool.get(endpoint);
     this.session = session;
-    this.setState("connecting");
+    if (this.foreignOwner === undefined) this.setState("connecting");
     session.attach(this.name, this);
     if (session.connected) void this.connect();
   }
@@ -179,7 +186,7 @@ export class ChannelLink implements HostChannelListener {
   }
 
   event(event: HostEvent): void {
-    if (this.closed) return;
+    if (this.closed || this.foreignOwner !== undefined) return;
     if (this.joining) {
       this.buffered.push(event);
       return;
@@ -306,6 +313,8 @@ export class ChannelLink implements HostChannelListener {
     const session = this.session;
     const identity = this.context.identity();
     if (this.closed || session === undefined || !session.connected || identity === undefined) return;
+    // Not again to a host that answered for another owner, until the user accepts it.
+    if (this.foreignOwner !== undefined) return;
     const attempt = ++this.attempt;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -320,6 +329,11 @@ export class ChannelLink implements HostChannelListener {
         ...(since === null ? {} : { since }),
         ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
       });
+      if (attempt !== this.attempt) return;
+      if (this.pinnedOwner !== undefined && nameKey(this.pinnedOwner) !== nameKey(reply.owner)) {
+        this.ownerChanged(reply.owner, true);
+        return;
+      }
       const messages = [...reply.history];
       let hasMore = reply.hasMore && since !== null;
       for (let page = 0; hasMore && page < MAX_CATCH_UP_PAGES; page += 1) {
@@ -339,29 +353,26 @@ export class ChannelLink implements HostChannelListener {
     }
   }
 
-  /** The channel now belongs to another user than the one it was joined under. */
-  get ownerChangedTo(): string | undefined {
-    return this.foreignOwner;
-  }
-
-  /** The user joined again on purpose: the new owner is the one from now on. */
+  /** The user joined again on purpose: the owner they were told about is the one from now on. */
   acceptNewOwner(): void {
-    if (this.foreignOwner === undefined) return;
-    this.pinnedOwner = undefined;
+    const owner = this.foreignOwner;
+    if (owner === undefined) return;
+    this.pinnedOwner = owner;
     this.foreignOwner = undefined;
+    this.context.store.saveOwner(this.name, owner);
     void this.connect();
   }
 
   /**
    * The host answers for a channel of the same name that another user owns now (the old one was
-   * unhosted and its name taken): keep the outbox, say so once, and leave.
+   * unhosted and its name taken): keep the outbox, say so once, and leave (`joined`: after a CONNECT).
    */
-  private ownerChanged(owner: string): void {
+  private ownerChanged(owner: string, joined: boolean): void {
     this.joining = false;
     this.buffered = [];
-    const first = this.foreignOwner === undefined;
+    const first = this.foreignOwner !== owner;
     this.foreignOwner = owner;
-    this.session?.request("DISCONNECT", { channel: this.name }).catch(() => undefined);
+    if (joined) this.session?.request("DISCONNECT", { channel: this.name }).catch(() => undefined);
     this.setState("unreachable");
     this.settle();
     if (!first) return;
@@ -370,7 +381,7 @@ export class ChannelLink implements HostChannelListener {
       type: "notice",
       level: "warn",
       code: "OWNER_CHANGED",
-      text: `#${this.name} now belongs to ${owner}, not ${this.pinnedOwner} as when you joined it: nothing is sent there (${pending} pending kept). /join ${this.name} to accept the new owner, or /disconnect ${this.name} to drop it`,
+      text: `#${this.name} now belongs to ${owner}, not ${this.pinnedOwner} as when you joined it: nothing is sent there (${pending} pending kept). /join ${this.name} to accept ${owner} and send them the pending messages (/outbox drop N first to keep some back), or /disconnect ${this.name} to drop the channel and its pending messages`,
     });
   }
 
@@ -380,10 +391,6 @@ export class ChannelLink implements HostChannelListener {
     identity: LinkIdentity,
     firstJoin: boolean,
   ): void {
-    if (this.pinnedOwner !== undefined && nameKey(this.pinnedOwner) !== nameKey(reply.owner)) {
-      this.ownerChanged(reply.owner);
-      return;
-    }
     if (this.pinnedOwner !== reply.owner) this.context.store.saveOwner(this.name, reply.owner);
     this.pinnedOwner = reply.owner;
     this.owner = reply.owner;

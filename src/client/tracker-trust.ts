@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
@@ -70,7 +71,8 @@ export class TrackerTrust implements ServerTrust {
     if (this.known.get(address) === fingerprint) return;
     this.known.set(address, fingerprint);
     mkdirSync(dirname(this.options.knownFile), { recursive: true, mode: 0o700 });
-    const temporary = `${this.options.knownFile}.tmp`;
+    // One temporary file per writer: peers of several users share this file.
+    const temporary = `${this.options.knownFile}.${process.pid}.${randomUUID()}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(Object.fromEntries(this.known), null, 2)}\n`, { mode: 0o600 });
     renameSync(temporary, this.options.knownFile);
   }

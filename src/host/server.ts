@@ -34,6 +34,7 @@ export class HostServer {
   private readonly options: HostServerOptions;
   private readonly idleTimers = new Map<MemberConnection, NodeJS.Timeout>();
   private refused = 0;
+  private closing = false;
 
   constructor(options: HostServerOptions) {
     this.options = options;
@@ -80,12 +81,18 @@ export class HostServer {
 
   /** Stops accepting, closes every connection, and resolves once all of them are gone. */
   close(): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of [...this.sessions]) session.connection.close();
     return closed;
   }
 
   private accept(socket: Socket): void {
+    // A handshake that was under way when `close` ran finishes afterwards: it gets no session.
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const { limits, logger, dispatcher } = this.options;

@@ -140,7 +140,7 @@ export class JoinedChannels {
     user.store.outbox.adoptChannel(name);
     const link = new ChannelLink(name, user.linkContext, trustOwner);
     user.links.set(name, link);
-    link.setEndpoint(this.knownEndpoint(user, name));
+    link.setEndpoint(this.knownEndpoint(user, name), this.directory.get(name)?.owner);
     return link;
   }
 

@@ -38,7 +38,7 @@ export class Directory {
     if (user !== undefined) {
       for (const link of user.links.values()) {
         const listing = this.listings.get(nameKey(link.name));
-        link.setEndpoint(listedEndpoint(listing));
+        link.setEndpoint(listedEndpoint(listing), listing?.owner);
       }
     }
     this.context.emit({ type: "directory", channels });
@@ -64,7 +64,7 @@ export class Directory {
     if (updated === undefined) this.listings.delete(key);
     else this.listings.set(key, updated);
     const link = this.context.user()?.links.get(updated?.name ?? known?.name ?? change.channel);
-    link?.setEndpoint(listedEndpoint(updated));
+    link?.setEndpoint(listedEndpoint(updated), updated?.owner);
     this.context.emit({ type: "directory", channels: [...this.listings.values()] });
   }
 

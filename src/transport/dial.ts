@@ -1,4 +1,4 @@
-import { connect, type TLSSocket } from "node:tls";
+import { connect, rootCertificates, type TLSSocket } from "node:tls";
 import { ConnectionError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
 import { fingerprintOf } from "./tls-identity.js";
@@ -33,7 +33,8 @@ export function dial(address: Address, options: DialOptions): Promise<TLSSocket>
       rejectUnauthorized: false,
       minVersion: "TLSv1.3",
       ...(isIpLiteral(address.host) ? {} : { servername: address.host }),
-      ...(options.trust.ca === undefined ? {} : { ca: options.trust.ca }),
+      // Node replaces its bundled roots with `ca`: extra CAs are added to them, not instead.
+      ...(options.trust.ca === undefined ? {} : { ca: [...rootCertificates, ...options.trust.ca] }),
       ...(options.session === undefined ? {} : { session: options.session }),
     });
     socket.setNoDelay(true);
@@ -75,6 +76,8 @@ export function dial(address: Address, options: DialOptions): Promise<TLSSocket>
       if (pendingSession !== undefined) options.onSession?.(pendingSession);
       clearTimeout(timer);
       socket.off("error", onError);
+      // Until the caller's `Connection` listens, an error must not go unhandled; the close still comes.
+      socket.once("error", () => undefined);
       resolve(socket);
     };
     // Only sessions of a server that passed the check are kept for resuming.

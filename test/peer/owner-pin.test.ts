@@ -49,6 +49,12 @@ describe("peer owner pinning", () => {
     assert.equal(bob.outbox().length, 1);
     assert.notEqual(bob.joinedChannels().find((channel) => channel.name === "room")?.state, "online");
     assert.deepEqual(messageTexts(malloryLog, "room"), []);
+    // The listing names mallory, so bob's peer never even handed her host its ticket.
+    assert.equal(
+      malloryLog.of("presence").some((event) => event.username === "bob"),
+      false,
+      "bob joined mallory's channel before accepting her",
+    );
 
     // Joining again on purpose accepts mallory as the owner, and the kept message goes out once.
     await bob.join("room");

@@ -78,6 +78,8 @@ export function upCommand(): Command {
       let tracker: TrackerServer | undefined;
       let trackerAddress = { host: DEFAULT_TRACKER_HOST, port: flags.port };
       let trackerFingerprint: string | undefined;
+      // Read before starting: a start that fails on a taken port may already have made a key of its own.
+      const existingFingerprint = certificateFileFingerprint(join(defaultTrackerDataDir(), TLS_CERT_FILE));
       try {
         tracker = await TrackerServer.start({
           dataDir: defaultTrackerDataDir(),
@@ -97,8 +99,9 @@ export function upCommand(): Command {
         out.line(
           `port ${flags.port} is taken: using the tracker already running on ${DEFAULT_TRACKER_HOST}:${flags.port}`,
         );
-        // The tracker another `hychat up` started keeps its certificate where this one would have.
-        trackerFingerprint = certificateFileFingerprint(join(defaultTrackerDataDir(), TLS_CERT_FILE));
+        // The tracker another `hychat up` started keeps its certificate where this one would have;
+        // without one there, the key is trusted on first use.
+        trackerFingerprint = existingFingerprint;
       }
       const login: LoginPlan =
         flags.guest !== undefined
