@@ -26,6 +26,15 @@ export function fingerprintOf(der: Uint8Array): string {
   return `sha256:${createHash("sha256").update(der).digest("hex")}`;
 }
 
+/** A PKCS #8 private key (DER) as PEM. */
+export function privateKeyPem(pkcs8: ArrayBuffer): string {
+  const lines =
+    Buffer.from(pkcs8)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PRIVATE KEY-----\n${lines.join("\n")}\n-----END PRIVATE KEY-----\n`;
+}
+
 /**
  * Loads the key and self-signed certificate kept in `dir`, creating them (mode 0600) on first
  * start, so the fingerprint survives restarts.
@@ -51,11 +60,7 @@ export async function loadOrCreateTlsIdentity(dir: string, commonName: string): 
       signingAlgorithm: KEY_ALGORITHM,
       extensions: [new x509.BasicConstraintsExtension(false, undefined, true)],
     });
-    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
-      .toString("base64")
-      .replace(/(.{64})/g, "$1\n")
-      .replace(/\n?$/, "\n")}-----END PRIVATE KEY-----\n`;
+    const keyPem = privateKeyPem(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
     // The key is written under a temporary name first, so a crash never leaves a key without its certificate.
     writeFileSync(`${keyPath}.tmp`, keyPem, { mode: 0o600 });
     writeFileSync(certPath, certificate.toString("pem"), { mode: 0o600 });

@@ -4,7 +4,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { loadOrCreateTlsIdentity, type TlsIdentity } from "../../src/transport/tls-identity.js";
+import {
+  loadOrCreateTlsIdentity,
+  privateKeyPem,
+  type TlsIdentity,
+} from "../../src/transport/tls-identity.js";
 import type { ServerTrust } from "../../src/transport/trust.js";
 
 /** Accepts any certificate: for tests of something other than who the server is. */
@@ -59,9 +63,6 @@ export async function issueFromTestCa(hostName: string): Promise<TestCa> {
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: hostName }])],
     ...validity,
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", leafKeys.privateKey)).toString(
-    "base64",
-  );
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n").replace(/\n?$/, "\n")}-----END PRIVATE KEY-----\n`;
+  const keyPem = privateKeyPem(await webcrypto.subtle.exportKey("pkcs8", leafKeys.privateKey));
   return { caPem: ca.toString("pem"), certPem: `${leaf.toString("pem")}\n${ca.toString("pem")}\n`, keyPem };
 }
