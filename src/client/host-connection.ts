@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import { ConnectionError } from "../protocol/errors.js";
 import { type HostCommand, type HostRequestBodies, hostLinkSpec } from "../protocol/host-schemas.js";
 import type { Address, ChannelListing } from "../protocol/tracker-schemas.js";
@@ -18,6 +19,8 @@ export interface HostEndpoint {
   address: Address;
   /** The fingerprint the tracker listed for the host's certificate. */
   fingerprint: string;
+  /** This peer's own host: a stream to it in this process instead of a TLS dial. */
+  local?: () => Duplex;
 }
 
 /** The endpoint of a listing that is online, else null. */
@@ -70,6 +73,7 @@ export class HostConnection {
       server: "host",
       address: endpoint.address,
       trust: pinnedTrust(endpoint.fingerprint, "HOST_KEY_MISMATCH", "the channel host"),
+      ...(endpoint.local === undefined ? {} : { connectLocal: endpoint.local }),
       spec: hostLinkSpec,
       onUp: () => {
         for (const listener of [...this.channels.values()]) listener.up();

@@ -1,6 +1,7 @@
+import type { Duplex } from "node:stream";
 import type { HostedChannel } from "../api/index.js";
 import { Dispatcher } from "../protocol/dispatcher.js";
-import { wireError } from "../protocol/errors.js";
+import { ConnectionError, wireError } from "../protocol/errors.js";
 import { channelNameSchema, nameKey } from "../protocol/names.js";
 import type { Address, View } from "../protocol/tracker-schemas.js";
 import { loadOrCreateTlsIdentity, type TlsIdentity } from "../transport/tls-identity.js";
@@ -148,6 +149,13 @@ export class ChannelHost {
     }
     host.link.start();
     return host;
+  }
+
+  /** A link to this host from the same process, for the owner's own client (see `HostServer.acceptLocal`). */
+  openLocalLink(): Duplex {
+    if (this.closing !== undefined)
+      throw new ConnectionError("CONNECTION_CLOSED", "the host is shutting down");
+    return this.server.acceptLocal();
   }
 
   get address(): Address {

@@ -1,4 +1,5 @@
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
+import { type Duplex, duplexPair } from "node:stream";
 import type { Server } from "node:tls";
 import { Connection } from "../protocol/connection.js";
 import type { Dispatcher } from "../protocol/dispatcher.js";
@@ -35,6 +36,8 @@ export class HostServer {
   private readonly idleTimers = new Map<MemberConnection, NodeJS.Timeout>();
   private refused = 0;
   private closing = false;
+  /** Open links from this process (`acceptLocal`). */
+  private local = 0;
 
   constructor(options: HostServerOptions) {
     this.options = options;
@@ -69,14 +72,20 @@ export class HostServer {
     });
   }
 
-  stats(): { connections: number; identified: number; refused: number; queuedBytes: number } {
+  stats(): { connections: number; local: number; identified: number; refused: number; queuedBytes: number } {
     let identified = 0;
     let queuedBytes = 0;
     for (const session of this.sessions) {
       if (session.identity !== undefined) identified += 1;
       queuedBytes += session.connection.queuedBytes;
     }
-    return { connections: this.sessions.size, identified, refused: this.refused, queuedBytes };
+    return {
+      connections: this.sessions.size,
+      local: this.local,
+      identified,
+      refused: this.refused,
+      queuedBytes,
+    };
   }
 
   /** Stops accepting, closes every connection, and resolves once all of them are gone. */
@@ -87,14 +96,31 @@ export class HostServer {
     return closed;
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * A member link from this same process (the owner's own client): a stream pair instead of a
+   * socket, so the owner's copy of every message costs neither TLS nor the kernel. It is a member
+   * connection like any other: `CONNECT` with a ticket, limits, heartbeats.
+   */
+  acceptLocal(): Duplex {
+    const [ours, theirs] = duplexPair();
+    this.local += 1;
+    ours.once("close", () => {
+      this.local -= 1;
+    });
+    this.accept(ours);
+    return theirs;
+  }
+
+  private accept(socket: Duplex): void {
     // A handshake that was under way when `close` ran finishes afterwards: it gets no session.
     if (this.closing) {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    if (socket instanceof Socket) {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    }
     const { limits, logger, dispatcher } = this.options;
     const connectionOptions = {
       maxFrameBytes: limits.maxFrameBytes,

@@ -148,7 +148,11 @@ export class JoinedChannels {
   private knownEndpoint(user: UserState, name: string): HostEndpoint | null {
     const channelHost = user.channelHost;
     if (channelHost?.channels().some((hosted) => nameKey(hosted.name) === nameKey(name))) {
-      return { address: channelHost.address, fingerprint: channelHost.fingerprint };
+      return {
+        address: channelHost.address,
+        fingerprint: channelHost.fingerprint,
+        local: () => channelHost.openLocalLink(),
+      };
     }
     return listedEndpoint(this.directory.get(name)) ?? user.store.channel(name)?.endpoint ?? null;
   }

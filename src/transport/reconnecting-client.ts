@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import { Connection, type ConnectionOptions, type RequestOptions } from "../protocol/connection.js";
 import { ConnectionError, HychatError, wireError } from "../protocol/errors.js";
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
@@ -39,6 +40,11 @@ export interface ReconnectingClientOptions<Bodies extends Record<string, unknown
   address: Address;
   /** Which certificate the server must present (pinned fingerprint, first use, or a CA). */
   trust: ServerTrust;
+  /**
+   * A server in this same process: a stream to it instead of a dial (no socket, so no TLS; nothing
+   * leaves the process). The owner's client uses it for its own host.
+   */
+  connectLocal?: () => Duplex;
   spec: S;
   logger: Logger;
   /**
@@ -225,16 +231,18 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
 
   private async dialOnce(): Promise<void> {
     this.dialCount += 1;
-    let socket: Awaited<ReturnType<typeof dial>>;
+    let socket: Duplex;
     try {
-      socket = await dial(this.options.address, {
-        trust: this.options.trust,
-        timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-        ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
-        onSession: (session) => {
-          this.tlsSession = session;
-        },
-      });
+      socket =
+        this.options.connectLocal?.() ??
+        (await dial(this.options.address, {
+          trust: this.options.trust,
+          timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
+          onSession: (session) => {
+            this.tlsSession = session;
+          },
+        }));
     } catch (error) {
       // A server with the wrong key will not become the right one by waiting: say so to whoever waits.
       if (error instanceof ConnectionError && KEY_REFUSALS.has(error.code)) {
