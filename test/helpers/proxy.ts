@@ -21,6 +21,37 @@ function listen(server: Server | TlsServer, port = 0): Promise<NetAddress> {
 }
 
 /**
+ * Forwards `client` and `upstream` to each other, keeping a copy of what the client sends (and,
+ * with `both`, of what comes back); an error on either side ends both.
+ */
+function relay(
+  client: Socket,
+  upstream: Socket,
+  sockets: Set<Socket>,
+  keep: (chunk: Buffer) => void,
+  both: boolean,
+): void {
+  for (const socket of [client, upstream]) {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+  client.on("data", (chunk: Buffer) => {
+    keep(Buffer.from(chunk));
+    upstream.write(chunk);
+  });
+  upstream.on("data", (chunk: Buffer) => {
+    if (both) keep(Buffer.from(chunk));
+    client.write(chunk);
+  });
+  client.on("end", () => upstream.end());
+  upstream.on("end", () => client.end());
+}
+
+/**
  * A TCP relay on the path, as a router or an ISP would be: it forwards every byte both ways and
  * keeps a copy of all of them, for a test to look for anything readable.
  */
@@ -33,24 +64,7 @@ export class RecordingProxy {
   constructor(target: NetAddress) {
     this.server = createServer((client) => {
       const upstream = tcpConnect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on("data", (chunk: Buffer) => {
-        this.chunks.push(Buffer.from(chunk));
-        upstream.write(chunk);
-      });
-      upstream.on("data", (chunk: Buffer) => {
-        this.chunks.push(Buffer.from(chunk));
-        client.write(chunk);
-      });
-      client.on("end", () => upstream.end());
-      upstream.on("end", () => client.end());
+      relay(client, upstream, this.sockets, (chunk) => this.chunks.push(chunk), true);
     });
   }
 
@@ -85,19 +99,7 @@ export class TlsInterceptor {
   constructor(identity: TlsIdentity, target: NetAddress) {
     this.server = createTlsServer({ key: identity.key, cert: identity.cert }, (client) => {
       const upstream = tlsConnect({ host: target.host, port: target.port, rejectUnauthorized: false });
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on("data", (chunk: Buffer) => {
-        this.plaintext.push(Buffer.from(chunk));
-        upstream.write(chunk);
-      });
-      upstream.on("data", (chunk: Buffer) => client.write(chunk));
+      relay(client, upstream, this.sockets, (chunk) => this.plaintext.push(chunk), false);
     });
     this.server.on("connection", () => {
       this.connections += 1;
