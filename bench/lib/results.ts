@@ -1,3 +1,5 @@
+import { median } from "./stats.js";
+
 /** The figures a scenario produces, each hychat figure beside its baseline from the same run. */
 
 export interface Target {
@@ -19,6 +21,13 @@ export interface ResultRow {
   target?: Target;
   /** Extra facts worth keeping in results.json (not printed). */
   details?: Record<string, unknown>;
+}
+
+/** A row whose figures are the medians of its runs. */
+export function medianRow(
+  fields: Omit<ResultRow, "hychat" | "baseline"> & { hychatRuns: number[]; baselineRuns: number[] },
+): ResultRow {
+  return { ...fields, hychat: median(fields.hychatRuns), baseline: median(fields.baselineRuns) };
 }
 
 export function ratioOf(row: ResultRow): number | null {

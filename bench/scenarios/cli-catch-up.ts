@@ -5,9 +5,9 @@ import { withDeadline } from "../lib/deadline.js";
 import { catchUp, checkSeqs, fillChannel, join } from "../lib/history-client.js";
 import { MemberCli } from "../lib/member-cli.js";
 import { progress } from "../lib/progress.js";
+import { medianRow } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
 import { OWNER, signUpAndIn, startHost, startTracker } from "../lib/stacks.js";
-import { median } from "../lib/stats.js";
 import { type Address, WireClient } from "../lib/wire.js";
 
 const CHANNEL = "catchup";
@@ -241,16 +241,7 @@ function recordRows(context: ScenarioContext, missed: number, cli: CliRun[], bas
     memberMaxRssMB: cli.map((run) => run.maxRssMB),
   };
   const row = (metric: string, unit: string, hychatRuns: number[], baselineRuns: number[]): void =>
-    context.record({
-      scenario,
-      metric,
-      unit,
-      hychat: median(hychatRuns),
-      baseline: median(baselineRuns),
-      hychatRuns,
-      baselineRuns,
-      details,
-    });
+    context.record(medianRow({ scenario, metric, unit, hychatRuns, baselineRuns, details }));
   row(
     `member's CLI shell printing ${what}, spawn to last line`,
     "msg/s",

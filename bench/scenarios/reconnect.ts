@@ -5,9 +5,10 @@ import { nowUs } from "../lib/clock.js";
 import { procCpuTicks, ticksToUs } from "../lib/proc-stats.js";
 import { BenchChild } from "../lib/processes.js";
 import { progress } from "../lib/progress.js";
+import { medianRow } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
 import { type HostStackOptions, OWNER, signUpAndIn, startHost, startTracker } from "../lib/stacks.js";
-import { median, percentile } from "../lib/stats.js";
+import { percentile } from "../lib/stats.js";
 import type { HostReady } from "../processes/host.js";
 import type { CohortSetup, EpochOutcome } from "../processes/reconnecting-members.js";
 
@@ -229,18 +230,8 @@ function recordRows(context: ScenarioContext, count: number, cycles: Cycle[]): v
     membersCpuColdMs: pick((cycle) => cycle.cold.cpuUs / 1000),
     membersCpuRestartMs: pick((cycle) => cycle.back.cpuUs / 1000),
   };
-  const row = (metric: string, unit: string, hychatRuns: number[], baselineRuns: number[]): void => {
-    context.record({
-      scenario,
-      metric,
-      unit,
-      hychat: median(hychatRuns),
-      baseline: median(baselineRuns),
-      hychatRuns,
-      baselineRuns,
-      details,
-    });
-  };
+  const row = (metric: string, unit: string, hychatRuns: number[], baselineRuns: number[]): void =>
+    context.record(medianRow({ scenario, metric, unit, hychatRuns, baselineRuns, details }));
   row(
     `all ${members} members back after a host restart, from its ready message (baseline: cold start, all dialing at once)`,
     "ms",

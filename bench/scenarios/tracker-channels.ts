@@ -3,9 +3,9 @@ import { nowUs } from "../lib/clock.js";
 import { openFileLimit } from "../lib/fd-limit.js";
 import { BenchChild } from "../lib/processes.js";
 import { progress } from "../lib/progress.js";
+import { medianRow } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
 import { OWNER, type ServerChild, signUpAndIn, startTracker } from "../lib/stacks.js";
-import { median } from "../lib/stats.js";
 import { registerChannels } from "../lib/tracker-seed.js";
 import { BENCH_FINGERPRINT, WireClient } from "../lib/wire.js";
 import type { DirectoryPeerConfig, ListedOutcome } from "../processes/directory-peer.js";
@@ -236,37 +236,23 @@ function recordRows(
     stormBytes: storm.bytes,
     oneListWallMs: listRuns.map((run) => run.wallMs),
   };
-  context.record({
-    scenario,
-    metric: `tracker CPU for one new channel, ${online}, ${stored} (baseline: one LIST)`,
-    unit: "ms",
-    hychat: median(cpuRuns),
-    baseline: median(listRuns.map((run) => run.cpuMs)),
-    hychatRuns: cpuRuns,
-    baselineRuns: listRuns.map((run) => run.cpuMs),
-    details,
-  });
-  context.record({
-    scenario,
-    metric: `tracker CPU for one new channel, ${online} (baseline: ${peers.toLocaleString("en-US")} re-LISTs)`,
-    unit: "ms",
-    hychat: median(cpuRuns),
-    baseline: storm.cpuMs,
-    hychatRuns: cpuRuns,
-    baselineRuns: [storm.cpuMs],
-    details,
-  });
-  const wallRuns = channelRuns.map((run) => run.wallMs);
-  context.record({
-    scenario,
-    metric: `new channel until all ${online} have its listing`,
-    unit: "ms",
-    hychat: median(wallRuns),
-    baseline: storm.wallMs,
-    hychatRuns: wallRuns,
-    baselineRuns: [storm.wallMs],
-    details,
-  });
+  const row = (metric: string, hychatRuns: number[], baselineRuns: number[]): void =>
+    context.record(medianRow({ scenario, metric, unit: "ms", hychatRuns, baselineRuns, details }));
+  row(
+    `tracker CPU for one new channel, ${online}, ${stored} (baseline: one LIST)`,
+    cpuRuns,
+    listRuns.map((run) => run.cpuMs),
+  );
+  row(
+    `tracker CPU for one new channel, ${online} (baseline: ${peers.toLocaleString("en-US")} re-LISTs)`,
+    cpuRuns,
+    [storm.cpuMs],
+  );
+  row(
+    `new channel until all ${online} have its listing`,
+    channelRuns.map((run) => run.wallMs),
+    [storm.wallMs],
+  );
   const deltaRuns = channelRuns.map((run) => run.listDelta);
   context.record({
     scenario,
