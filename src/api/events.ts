@@ -50,6 +50,6 @@ export type PeerEvent =
   | { type: "settings"; channel: string; view: View; moderated: boolean }
   | { type: "hosting"; channel: HostedChannel }
   | { type: "unhosted"; channel: string }
-  | { type: "notice"; level: "info" | "warn" | "error"; text: string; code?: string };
+  | { type: "notice"; level: "info" | "warn" | "error"; text: string; code?: string; channel?: string };
 
 export type PeerEventListener = (event: PeerEvent) => void;

@@ -1,12 +1,20 @@
 import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { z } from "zod";
 import { wireError } from "../protocol/errors.js";
+import { DEVICE_ID_PATTERN, PUBLIC_KEY_PATTERN } from "../protocol/names.js";
 
-/** What a ticket says: who, as what, from when until when, signed by which tracker. */
+/**
+ * What a ticket says: who, as what, with which device key (`key`, `dev`, and `gen`, which the
+ * tracker raises to revoke the device's older tickets), from when until when, signed by which
+ * tracker. A ticket is also the certificate of its key: messages carry it.
+ */
 export const ticketPayloadSchema = z.object({
-  v: z.literal(1),
+  v: z.literal(2),
   sub: z.string().min(1).max(64),
   role: z.enum(["user", "guest"]),
+  key: z.string().regex(PUBLIC_KEY_PATTERN),
+  dev: z.string().regex(DEVICE_ID_PATTERN),
+  gen: z.number().int().min(1),
   iat: z.number().int(),
   exp: z.number().int(),
   iss: z.string().min(1).max(128),
@@ -35,6 +43,16 @@ export function verifyTicket(
   issuer: string,
   now: number = nowSeconds(),
 ): TicketPayload {
+  const payload = readTicket(ticket, publicKey, issuer);
+  if (payload.exp <= now) throw wireError("BAD_TICKET", "ticket has expired");
+  return payload;
+}
+
+/**
+ * Checks signature, shape and issuer, not expiry: a message's certificate is judged against the
+ * time the message was written. Throws `BAD_TICKET` with the reason.
+ */
+export function readTicket(ticket: string, publicKey: KeyObject, issuer: string): TicketPayload {
   // Only base64url characters: Node's decoders would read other characters by their low byte,
   // so many strings would otherwise pass for one ticket.
   if (!TICKET_PATTERN.test(ticket)) throw wireError("BAD_TICKET", "ticket is malformed");
@@ -55,7 +73,6 @@ export function verifyTicket(
     throw wireError("BAD_TICKET", "ticket payload is malformed");
   }
   if (payload.iss !== issuer) throw wireError("BAD_TICKET", "ticket was issued by another tracker");
-  if (payload.exp <= now) throw wireError("BAD_TICKET", "ticket has expired");
   return payload;
 }
 

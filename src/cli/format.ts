@@ -62,7 +62,7 @@ export class Output {
   }
 
   error(code: string, message: string): void {
-    this.line(this.colors.red(`error ${code}: ${oneLine(message)}`));
+    this.line(this.colors.red(`error ${oneLine(code)}: ${oneLine(message)}`));
   }
 
   /** Any thrown error as `error CODE: message`. */
@@ -72,7 +72,7 @@ export class Output {
   }
 
   notice(text: string): void {
-    this.line(this.colors.dim(text));
+    this.line(this.colors.dim(displayText(text)));
   }
 
   warn(text: string): void {
@@ -98,7 +98,9 @@ export class Output {
   /** An outbox entry dropped for good, with the refusal that dropped it. */
   notDelivered(channel: string, text: string, code: string, message: string): void {
     this.line(
-      this.colors.red(`[${channel}] not delivered: ${snip(text)} (error ${code}: ${oneLine(message)})`),
+      this.colors.red(
+        `[${channel}] not delivered: ${snip(text)} (error ${oneLine(code)}: ${oneLine(message)})`,
+      ),
     );
   }
 
@@ -121,7 +123,10 @@ export class Output {
   /** Named sections of structured data, pretty-printed. */
   sections(sections: Record<string, unknown>): void {
     const text = Object.entries(sections)
-      .map(([name, value]) => `${this.colors.bold(`${name}:`)}\n${indent(JSON.stringify(value, null, 2))}`)
+      .map(
+        ([name, value]) =>
+          `${this.colors.bold(`${name}:`)}\n${indent(displayText(JSON.stringify(value, null, 2) ?? "null"))}`,
+      )
       .join("\n");
     this.line(text);
   }

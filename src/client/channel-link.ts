@@ -1,4 +1,6 @@
 import type { JoinedChannel, LinkState, PeerEvent } from "../api/index.js";
+import type { DeviceKey } from "../auth/device-key.js";
+import type { MessageVerifier, UnverifiedReason } from "../auth/message-signature.js";
 import type { RemovalCode } from "../protocol/codes.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import {
@@ -30,8 +32,13 @@ export interface LinkIdentity {
   username: string;
   role: Role;
   ticket: string;
+  /** The device key the ticket certifies: it proves the ticket is ours and signs what we write. */
+  key: DeviceKey;
   invisible: boolean;
 }
+
+/** Removals that end the user's membership (a revoked ticket does not: the link joins again). */
+export type LeaveCode = Exclude<RemovalCode, "TICKET_REVOKED">;
 
 export interface ChannelLinkContext {
   pool: HostConnectionPool;
@@ -40,15 +47,24 @@ export interface ChannelLinkContext {
   backoff?: BackoffOptions;
   flushListener: FlushListener;
   identity(): LinkIdentity | undefined;
+  /** Checks messages against the tracker's key; undefined before it is known (nothing is then shown). */
+  verifier(): MessageVerifier | undefined;
   emit(event: PeerEvent): void;
   /** The host no longer serves the channel here: ask the tracker where it is now. */
   lookup(link: ChannelLink): void;
   /** This peer may no longer see the channel (removed by its host, or refused on CONNECT). */
-  removed(link: ChannelLink, code: RemovalCode, error?: HychatError): void;
+  removed(link: ChannelLink, code: LeaveCode, error?: HychatError): void;
 }
 
 /** Most `HISTORY` pages fetched to catch up on one rejoin (MAX_PAGE messages each). */
 const MAX_CATCH_UP_PAGES = 1_000;
+/** Least time between two notices about messages dropped live in one channel (the count adds up). */
+const DROP_NOTICE_INTERVAL_MS = 10_000;
+const DROP_REASONS: Record<UnverifiedReason, string> = {
+  unsigned: "unsigned",
+  uncertified: "not certified by the tracker for their author",
+  forged: "with a signature that does not match",
+};
 /** Refusals of CONNECT that will not change by retrying: the channel is gone from this user. */
 const FINAL_REFUSALS = new Set<string>(["PRIVATE_CHANNEL", "REVOKED"]);
 
@@ -89,6 +105,15 @@ export class ChannelLink implements HostChannelListener {
   private pinnedOwner: string | undefined;
   /** Another user answered as the channel's owner: nothing is delivered until the user accepts. */
   private foreignOwner: string | undefined;
+  /** Messages left out because they did not verify, by reason, since the link opened. */
+  private readonly droppedTotal: Record<UnverifiedReason, number> = {
+    unsigned: 0,
+    uncertified: 0,
+    forged: 0,
+  };
+  /** Live drops not told yet, and when the last notice went out. */
+  private droppedUntold: Record<UnverifiedReason, number> = { unsigned: 0, uncertified: 0, forged: 0 };
+  private lastDropNotice = 0;
 
   /**
    * `trustOwner`: the owner this peer knew the channel by; a host that answers with another one is
@@ -116,6 +141,7 @@ export class ChannelLink implements HostChannelListener {
         isOnline: () => this.linkState === "online" && !this.closed,
         request: (command, body) => this.request(command, body),
         rejoin: () => this.rejoin(),
+        author: () => context.identity(),
       },
       context.store.outbox,
       context.flushListener,
@@ -255,6 +281,7 @@ export class ChannelLink implements HostChannelListener {
       latestSeq: this.latestSeq,
       unread: this.unread,
       members: this.members.size,
+      dropped: { ...this.droppedTotal },
       flushing: this.flusher.active,
       pending: this.context.store.outbox.count(this.name),
     };
@@ -323,12 +350,15 @@ export class ChannelLink implements HostChannelListener {
     this.setState("connecting");
     const since = this.lastSeq;
     try {
-      const reply = await session.request("CONNECT", {
-        channel: this.name,
-        ticket: identity.ticket,
-        ...(since === null ? {} : { since }),
-        ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
-      });
+      const reply = await session.connect(
+        {
+          channel: this.name,
+          ticket: identity.ticket,
+          ...(since === null ? {} : { since }),
+          ...(identity.role === "user" && identity.invisible ? { invisible: true } : {}),
+        },
+        identity.key,
+      );
       if (attempt !== this.attempt) return;
       if (this.pinnedOwner !== undefined && nameKey(this.pinnedOwner) !== nameKey(reply.owner)) {
         this.ownerChanged(reply.owner, true);
@@ -401,14 +431,15 @@ export class ChannelLink implements HostChannelListener {
     this.members.clear();
     for (const member of reply.members) this.members.set(nameKey(member.username), member);
     const seen = this.lastSeq ?? 0;
-    const fresh = messages.filter((message) => message.seq > seen);
+    const received = messages.filter((message) => message.seq > seen);
+    const fresh = this.verified(received);
     const self = nameKey(identity.username);
     if (!firstJoin) {
       this.unread += fresh.filter((message) => nameKey(message.from) !== self).length;
     }
-    this.lastSeq = Math.max(seen, reply.latestSeq, fresh.at(-1)?.seq ?? 0);
+    this.lastSeq = Math.max(seen, reply.latestSeq, received.at(-1)?.seq ?? 0);
     this.savePosition();
-    if (this.oldestSeq === undefined) this.oldestSeq = fresh[0]?.seq ?? this.lastSeq + 1;
+    if (this.oldestSeq === undefined) this.oldestSeq = received[0]?.seq ?? this.lastSeq + 1;
     this.failures = 0;
     this.joining = false;
     const buffered = this.buffered;
@@ -433,7 +464,7 @@ export class ChannelLink implements HostChannelListener {
   private refused(error: unknown): void {
     if (error instanceof HychatError && FINAL_REFUSALS.has(error.code)) {
       this.settle(error);
-      this.context.removed(this, error.code as RemovalCode, error);
+      this.context.removed(this, error.code as LeaveCode, error);
       return;
     }
     this.setState("unreachable");
@@ -481,6 +512,17 @@ export class ChannelLink implements HostChannelListener {
         });
         return;
       case "REMOVED":
+        // Not a verdict on this channel: the ticket it was joined with was revoked, and the host
+        // closes the connection; the redial joins with the ticket held now, if it is still good.
+        if (event.body.code === "TICKET_REVOKED") {
+          this.context.emit({
+            type: "notice",
+            level: "warn",
+            code: "TICKET_REVOKED",
+            text: `#${this.name}: the host was told the ticket this device joined with is revoked`,
+          });
+          return;
+        }
         this.context.removed(this, event.body.code);
         return;
     }
@@ -488,13 +530,71 @@ export class ChannelLink implements HostChannelListener {
 
   private receive(message: ChatMessage): void {
     if (message.seq <= (this.lastSeq ?? 0)) return;
-    const self = this.context.identity()?.username;
-    const own = self !== undefined && nameKey(message.from) === nameKey(self);
     this.lastSeq = message.seq;
     this.latestSeq = Math.max(this.latestSeq, message.seq);
-    if (!own) this.unread += 1;
     this.schedulePositionSave();
+    const reason = this.check(message);
+    if (reason !== null) {
+      this.droppedTotal[reason] += 1;
+      this.droppedUntold[reason] += 1;
+      if (Date.now() - this.lastDropNotice >= DROP_NOTICE_INTERVAL_MS) this.tellDropped(this.takeUntold());
+      return;
+    }
+    const self = this.context.identity()?.username;
+    const own = self !== undefined && nameKey(message.from) === nameKey(self);
+    if (!own) this.unread += 1;
     this.context.emit({ type: "message", message, own });
+  }
+
+  /**
+   * The messages of a page that verify as their authors' (signature and certificate, for this
+   * channel); the others are counted and told in one notice.
+   */
+  verified(messages: readonly ChatMessage[]): ChatMessage[] {
+    const kept: ChatMessage[] = [];
+    const dropped: Record<UnverifiedReason, number> = { unsigned: 0, uncertified: 0, forged: 0 };
+    let any = false;
+    for (const message of messages) {
+      const reason = this.check(message);
+      if (reason === null) {
+        kept.push(message);
+        continue;
+      }
+      dropped[reason] += 1;
+      this.droppedTotal[reason] += 1;
+      any = true;
+    }
+    if (any) this.tellDropped(dropped);
+    return kept;
+  }
+
+  private check(message: ChatMessage): UnverifiedReason | null {
+    const verifier = this.context.verifier();
+    if (verifier === undefined) return "uncertified";
+    return verifier.check(message, this.name);
+  }
+
+  private takeUntold(): Record<UnverifiedReason, number> {
+    const untold = this.droppedUntold;
+    this.droppedUntold = { unsigned: 0, uncertified: 0, forged: 0 };
+    return untold;
+  }
+
+  /** One line for the channel: how many messages were left out, and why. */
+  private tellDropped(counts: Record<UnverifiedReason, number>): void {
+    const parts = (Object.keys(counts) as UnverifiedReason[])
+      .filter((reason) => counts[reason] > 0)
+      .map((reason) => `${counts[reason]} ${DROP_REASONS[reason]}`);
+    if (parts.length === 0) return;
+    this.lastDropNotice = Date.now();
+    const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+    this.context.emit({
+      type: "notice",
+      level: "warn",
+      code: "MESSAGES_DROPPED",
+      channel: this.name,
+      text: `#${this.name}: ${total} message${total === 1 ? "" : "s"} from the host left out, not shown as their authors' (${parts.join(", ")})`,
+    });
   }
 
   /**

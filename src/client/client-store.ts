@@ -32,6 +32,9 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
   `ALTER TABLE channels ADD COLUMN fingerprint TEXT;
    UPDATE channels SET host = NULL, port = NULL;`,
   "ALTER TABLE channels ADD COLUMN owner TEXT;",
+  // Entries are signed when written; older ones are signed when delivered.
+  `ALTER TABLE outbox ADD COLUMN sig TEXT;
+   ALTER TABLE outbox ADD COLUMN cert TEXT;`,
 ];
 
 /** What this peer remembers about a channel it joined. */

@@ -1,4 +1,6 @@
 import type { Duplex } from "node:stream";
+import { proofBytes } from "../auth/canonical.js";
+import type { DeviceKey } from "../auth/device-key.js";
 import { ConnectionError } from "../protocol/errors.js";
 import { type HostCommand, type HostRequestBodies, hostLinkSpec } from "../protocol/host-schemas.js";
 import type { Address, ChannelListing } from "../protocol/tracker-schemas.js";
@@ -111,6 +113,29 @@ export class HostConnection {
   /** Dials now instead of waiting out the backoff (the tracker says the host is back). */
   retryNow(): void {
     this.client.retryNow();
+  }
+
+  /**
+   * Sends `CONNECT` with the proof that this user holds the ticket's key, made for this connection's
+   * challenge, this host's key and the channel; fails at once with `CONNECTION_CLOSED` while down.
+   */
+  connect(
+    body: Omit<HostRequestBodies["CONNECT"], "proof">,
+    key: DeviceKey,
+  ): Promise<ReplyOf<HostSpec, "CONNECT">> {
+    const link = this.client.link;
+    if (link === undefined) {
+      return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `not connected to ${this.key}`));
+    }
+    const proof = key.sign(
+      proofBytes({
+        purpose: "CONNECT",
+        fingerprint: link.serverFingerprint,
+        challenge: link.challenge,
+        channel: body.channel,
+      }),
+    );
+    return link.request("CONNECT", { ...body, proof });
   }
 
   /** Sends a request on the open connection; fails at once with `CONNECTION_CLOSED` while it is down. */

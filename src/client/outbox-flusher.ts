@@ -3,7 +3,7 @@ import { ConnectionError, HychatError } from "../protocol/errors.js";
 import { type HostReply, type HostRequestBodies, MAX_PAGE } from "../protocol/host-schemas.js";
 import { type BackoffOptions, backoffDelay } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import type { Outbox } from "./outbox.js";
+import { type Author, type Outbox, type QueuedMessage, signatureOf } from "./outbox.js";
 
 export interface OutboxFlusherOptions {
   /** Most entries sent in one `CACHE` (default 500, the protocol's maximum). */
@@ -23,6 +23,8 @@ export interface FlushTarget {
   request<C extends "MESSAGE" | "CACHE">(command: C, body: HostRequestBodies[C]): Promise<HostReply<C>>;
   /** The host answered NOT_JOINED: it no longer counts this connection as a member. */
   rejoin(): void;
+  /** Who signs entries written before messages were signed; undefined while signed out. */
+  author(): Author | undefined;
 }
 
 export interface FlushListener {
@@ -100,7 +102,7 @@ export class OutboxFlusher {
     }
   }
 
-  private nextBatch(): OutboxEntry[] {
+  private nextBatch(): QueuedMessage[] {
     if (this.singlesLeft > 0) {
       this.singlesLeft -= 1;
       return this.outbox.head(this.target.channel, 1);
@@ -108,28 +110,33 @@ export class OutboxFlusher {
     const entries = this.outbox.head(this.target.channel, this.options.maxBatch);
     let bytes = 0;
     for (let i = 0; i < entries.length; i += 1) {
-      const entry = entries[i] as OutboxEntry;
-      bytes += Buffer.byteLength(JSON.stringify([entry.msgId, entry.text, entry.sentAt]));
+      const entry = entries[i] as QueuedMessage;
+      bytes += Buffer.byteLength(
+        JSON.stringify([entry.msgId, entry.text, entry.sentAt, entry.sig, entry.cert]),
+      );
       if (i > 0 && bytes > this.options.maxBatchBytes) return entries.slice(0, i);
     }
     return entries;
   }
 
-  private async send(batch: OutboxEntry[]): Promise<BatchOutcome> {
+  private async send(batch: QueuedMessage[]): Promise<BatchOutcome> {
     const channel = this.target.channel;
+    const author = this.target.author();
+    if (author === undefined) return "stop";
     try {
       let seqs: Map<string, number>;
+      const outgoing = (entry: QueuedMessage) => ({
+        msgId: entry.msgId,
+        text: entry.text,
+        sentAt: entry.sentAt,
+        ...signatureOf(entry, author),
+      });
       if (batch.length === 1) {
-        const [entry] = batch as [OutboxEntry];
-        const reply = await this.target.request("MESSAGE", {
-          channel,
-          msgId: entry.msgId,
-          text: entry.text,
-          sentAt: entry.sentAt,
-        });
+        const [entry] = batch as [QueuedMessage];
+        const reply = await this.target.request("MESSAGE", { channel, ...outgoing(entry) });
         seqs = new Map([[entry.msgId, reply.seq]]);
       } else {
-        const messages = batch.map(({ msgId, text, sentAt }) => ({ msgId, text, sentAt }));
+        const messages = batch.map(outgoing);
         const reply = await this.target.request("CACHE", { channel, messages });
         seqs = new Map(reply.results.map((result) => [result.msgId, result.seq]));
       }

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { OutboxEntry } from "../api/index.js";
+import type { DeviceKey } from "../auth/device-key.js";
+import { signMessage } from "../auth/message-signature.js";
 
 interface OutboxRow {
   position: number;
@@ -8,15 +10,38 @@ interface OutboxRow {
   msg_id: string;
   text: string;
   sent_at: string;
+  sig: string | null;
+  cert: string | null;
 }
 
-function toEntry(row: OutboxRow): OutboxEntry {
+/** Who writes a message: the name, the device key that signs it and the ticket certifying that key. */
+export interface Author {
+  username: string;
+  key: DeviceKey;
+  ticket: string;
+}
+
+/** An entry as the outbox keeps it: signed when written (entries from before signing have null). */
+export interface QueuedMessage extends OutboxEntry {
+  sig: string | null;
+  cert: string | null;
+}
+
+/** The signature and certificate of an entry, made now by `author` if it was written unsigned. */
+export function signatureOf(entry: QueuedMessage, author: Author): { sig: string; cert: string } {
+  if (entry.sig !== null && entry.cert !== null) return { sig: entry.sig, cert: entry.cert };
+  return { sig: signMessage(author.key, { ...entry, from: author.username }), cert: author.ticket };
+}
+
+function toEntry(row: OutboxRow): QueuedMessage {
   return {
     channel: row.channel,
     msgId: row.msg_id,
     text: row.text,
     sentAt: row.sent_at,
     position: row.position,
+    sig: row.sig,
+    cert: row.cert,
   };
 }
 
@@ -29,8 +54,8 @@ export class Outbox {
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
-      add: db.prepare<[string, string, string, string], OutboxRow>(
-        "INSERT INTO outbox (channel, msg_id, text, sent_at) VALUES (?, ?, ?, ?) RETURNING *",
+      add: db.prepare<[string, string, string, string, string, string], OutboxRow>(
+        "INSERT INTO outbox (channel, msg_id, text, sent_at, sig, cert) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
       ),
       byChannel: db.prepare<[string, number], OutboxRow>(
         "SELECT * FROM outbox WHERE channel = ? ORDER BY position LIMIT ?",
@@ -49,24 +74,28 @@ export class Outbox {
     };
   }
 
-  add(channel: string, text: string, now: Date = new Date()): OutboxEntry {
-    const row = this.statements.add.get(channel, randomUUID(), text, now.toISOString());
+  /** Writes a message, signed by `author` now, so it verifies whenever it is delivered. */
+  add(channel: string, text: string, author: Author, now: Date = new Date()): QueuedMessage {
+    const msgId = randomUUID();
+    const sentAt = now.toISOString();
+    const sig = signMessage(author.key, { channel, from: author.username, msgId, sentAt, text });
+    const row = this.statements.add.get(channel, msgId, text, sentAt, sig, author.ticket);
     if (row === undefined) throw new Error("outbox insert returned no row");
     return toEntry(row);
   }
 
   /** The oldest `limit` entries of one channel, in order. */
-  head(channel: string, limit: number): OutboxEntry[] {
+  head(channel: string, limit: number): QueuedMessage[] {
     return this.statements.byChannel.all(channel, limit).map(toEntry);
   }
 
-  entries(channel?: string): OutboxEntry[] {
+  entries(channel?: string): QueuedMessage[] {
     const rows =
       channel === undefined ? this.statements.all.all() : this.statements.byChannel.all(channel, -1);
     return rows.map(toEntry);
   }
 
-  get(msgId: string): OutboxEntry | undefined {
+  get(msgId: string): QueuedMessage | undefined {
     const row = this.statements.get.get(msgId);
     return row === undefined ? undefined : toEntry(row);
   }
@@ -84,7 +113,7 @@ export class Outbox {
   }
 
   /** Drops every entry of a channel (it can no longer be delivered) and returns them. */
-  removeChannel(channel: string): OutboxEntry[] {
+  removeChannel(channel: string): QueuedMessage[] {
     return this.statements.removeChannel.all(channel).map(toEntry);
   }
 

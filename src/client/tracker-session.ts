@@ -1,3 +1,5 @@
+import { type ProofPurpose, proofBytes } from "../auth/canonical.js";
+import { DeviceKey } from "../auth/device-key.js";
 import { HychatError } from "../protocol/errors.js";
 import {
   type Address,
@@ -14,6 +16,8 @@ import type { Logger } from "../util/logger.js";
 
 export interface TrackerSessionOptions extends LinkOptions {
   address: Address;
+  /** This device's id, sent with `SIGNIN`: a sign-in again on it revokes its older tickets. */
+  deviceId: string;
   /** Which certificate the tracker must present. */
   trust: ServerTrust;
   /**
@@ -36,13 +40,22 @@ export interface TrackerSessionListener {
   ticketRenewed(credentials: TrackerCredentials): void;
 }
 
-/** Who this session is signed in as, and the ticket that proves it to hosts. */
+/** The key the tracker signs tickets with, and its issuer: what messages' certificates are checked against. */
+export interface TrackerSigningKey {
+  publicKey: string;
+  issuer: string;
+}
+
+/** Who this session is signed in as, the ticket that proves it, and the device key the ticket certifies. */
 export interface TrackerCredentials {
   username: string;
   role: Role;
   ticket: string;
   expiresAt: string;
   invisible: boolean;
+  key: DeviceKey;
+  /** Null until the tracker was asked (`KEY`). */
+  trackerKey: TrackerSigningKey | null;
 }
 
 export const DEFAULT_TICKET_RENEW_FRACTION = 0.5;
@@ -131,29 +144,71 @@ export class TrackerSession {
     return this.signIn(username, password);
   }
 
+  /** Signs in with a password and a new device key, which the ticket then certifies. */
   async signIn(username: string, password: string): Promise<TrackerCredentials> {
-    const reply = await this.request("SIGNIN", { username, password });
-    return this.hold({ ...reply, role: "user" });
+    const key = DeviceKey.generate();
+    const link = await this.client.whenReady();
+    const reply = await link.request("SIGNIN", {
+      username,
+      password,
+      device: this.options.deviceId,
+      publicKey: key.publicKey,
+      proof: proveTo(link, key, "SIGNIN"),
+    });
+    return this.hold({ ...reply, role: "user", key, trackerKey: await this.trackerKey(link) });
   }
 
   async guest(name?: string): Promise<TrackerCredentials> {
-    const reply = await this.request("GUEST", name === undefined ? {} : { username: name });
-    return this.hold({ ...reply, role: "guest", invisible: false });
+    const key = DeviceKey.generate();
+    const link = await this.client.whenReady();
+    const reply = await link.request("GUEST", {
+      ...(name === undefined ? {} : { username: name }),
+      publicKey: key.publicKey,
+      proof: proveTo(link, key, "GUEST"),
+    });
+    return this.hold({
+      ...reply,
+      role: "guest",
+      invisible: false,
+      key,
+      trackerKey: await this.trackerKey(link),
+    });
   }
 
   /**
-   * Signs in with a saved ticket; `invisible` is the setting last seen, which RESUME does not report.
-   * The fresh ticket in the answer is held from then on.
+   * Signs in with a saved ticket and its key; `invisible` is the setting last seen, which RESUME
+   * does not report. The fresh ticket in the answer is held from then on.
    */
-  async resume(ticket: string, invisible: boolean): Promise<TrackerCredentials> {
-    const reply = await this.request("RESUME", { ticket });
+  async resume(saved: TrackerCredentials): Promise<TrackerCredentials> {
+    const link = await this.client.whenReady();
+    const reply = await link.request("RESUME", {
+      ticket: saved.ticket,
+      proof: proveTo(link, saved.key, "RESUME"),
+    });
     return this.hold({
       username: reply.username,
       role: reply.role,
       ticket: reply.ticket,
       expiresAt: reply.expiresAt,
-      invisible,
+      invisible: saved.invisible,
+      key: saved.key,
+      trackerKey: await this.trackerKey(link),
     });
+  }
+
+  /**
+   * Revokes this device's tickets at the tracker (`SIGNOUT`) when it is reachable within
+   * `timeoutMs`; false when it was not (the ticket then lives until it expires).
+   */
+  async revoke(timeoutMs: number): Promise<boolean> {
+    if (this.held === undefined) return false;
+    try {
+      await this.client.request("SIGNOUT", {}, { waitMs: timeoutMs });
+      return true;
+    } catch (error) {
+      this.options.logger.debug({ err: error }, "SIGNOUT failed");
+      return false;
+    }
   }
 
   /**
@@ -204,14 +259,25 @@ export class TrackerSession {
     if (held === undefined) return;
     const generation = this.identityGeneration;
     try {
-      const reply = await link.request("RESUME", { ticket: held.ticket });
-      if (generation === this.identityGeneration) this.renewed(reply);
+      const reply = await link.request("RESUME", {
+        ticket: held.ticket,
+        proof: proveTo(link, held.key, "RESUME"),
+      });
+      const trackerKey = await this.trackerKey(link);
+      if (generation !== this.identityGeneration) return;
+      if (this.held !== undefined) this.held = { ...this.held, trackerKey };
+      this.renewed(reply);
     } catch (error) {
       if (!(error instanceof HychatError && error.code === "BAD_TICKET")) throw error;
       if (generation !== this.identityGeneration) return;
       this.drop();
       this.listener.ticketRejected(error);
     }
+  }
+
+  private async trackerKey(link: TrackerLink): Promise<TrackerSigningKey> {
+    const reply = await link.request("KEY", {});
+    return { publicKey: reply.publicKey, issuer: reply.issuer };
   }
 
   /** Takes new credentials as the identity held, and plans their renewal. */
@@ -283,4 +349,9 @@ export class TrackerSession {
       if (this.client.link === link) this.scheduleRenewal(this.renewDelay());
     }
   }
+}
+
+/** The proof of possession for `purpose` on this tracker connection (docs/protocol.md, "Proof of possession"). */
+function proveTo(link: TrackerLink, key: DeviceKey, purpose: ProofPurpose): string {
+  return key.sign(proofBytes({ purpose, fingerprint: link.serverFingerprint, challenge: link.challenge }));
 }

@@ -1,9 +1,10 @@
 import type { Duplex } from "node:stream";
 import type { HostedChannel } from "../api/index.js";
+import { nowSeconds } from "../auth/tickets.js";
 import { Dispatcher } from "../protocol/dispatcher.js";
 import { ConnectionError, wireError } from "../protocol/errors.js";
 import { channelNameSchema, nameKey } from "../protocol/names.js";
-import type { Address, View } from "../protocol/tracker-schemas.js";
+import type { Address, Revocation, View } from "../protocol/tracker-schemas.js";
 import { loadOrCreateTlsIdentity, type TlsIdentity } from "../transport/tls-identity.js";
 import type { ServerTrust } from "../transport/trust.js";
 import type { BackoffOptions } from "../util/backoff.js";
@@ -15,11 +16,12 @@ import { hostCommands } from "./commands/index.js";
 import type { HostContext } from "./context.js";
 import { HistoryStore } from "./history-store.js";
 import { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
-import { closeChannel, leaveAll } from "./membership.js";
+import type { MemberConnection } from "./member-connection.js";
+import { closeChannel, evict, leaveAll } from "./membership.js";
 import { MessageBatcher } from "./message-batcher.js";
 import { HostServer } from "./server.js";
 import { TicketVerifier } from "./ticket-verifier.js";
-import { TrackerLink } from "./tracker-link.js";
+import { type OwnerCredentials, TrackerLink } from "./tracker-link.js";
 
 export { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
 
@@ -28,8 +30,8 @@ export interface ChannelHostOptions {
   dataDir: string;
   /** The owning user's name. */
   owner: string;
-  /** The owner's current ticket (signed by the tracker), for `RESUME` on the liveness link. */
-  getTicket(): string;
+  /** The owner's current ticket (signed by the tracker) and device key, for `RESUME` on the liveness link. */
+  getCredentials(): OwnerCredentials | undefined;
   tracker: Address;
   /** Which certificate the tracker must present (the peer's pinned or first-use trust). */
   trackerTrust: ServerTrust;
@@ -84,7 +86,8 @@ export class ChannelHost {
     this.limits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
     this.logger = options.logger ?? createLogger({ name: "host" });
     this.store = store;
-    this.verifier = new TicketVerifier(store.trackerKey());
+    this.verifier = new TicketVerifier(store.trackerKey(), identity.fingerprint);
+    this.verifier.revoke(store.revocations(nowSeconds()));
     this.batcher = new MessageBatcher(store, this.limits.maxQueuedBytes);
     this.sendLimiter = new KeyedTokenBuckets(
       this.limits.sendRatePerSecond,
@@ -110,7 +113,7 @@ export class ChannelHost {
     this.link = new TrackerLink({
       tracker: options.tracker,
       trust: options.trackerTrust,
-      getTicket: options.getTicket,
+      getCredentials: options.getCredentials,
       advertised: () => this.listenAddress,
       fingerprint: identity.fingerprint,
       channels: () =>
@@ -123,6 +126,7 @@ export class ChannelHost {
       onKey: (key) => {
         if (this.closing === undefined && this.verifier.update(key)) this.store.saveTrackerKey(key);
       },
+      onRevocations: (revocations) => this.revoked(revocations),
       onListed: (name) => {
         const channel = this.hosted.get(nameKey(name));
         if (channel !== undefined) this.notify(channel);
@@ -245,6 +249,26 @@ export class ChannelHost {
       this.store.close();
     })();
     return this.closing;
+  }
+
+  /** Keeps revocations (also on disk, for a restart while the tracker is down) and drops the members they cover. */
+  private revoked(revocations: Revocation[]): void {
+    if (this.closing !== undefined || revocations.length === 0) return;
+    const now = nowSeconds();
+    this.verifier.revoke(revocations, now);
+    this.store.saveRevocations(revocations, now);
+    const dropped = new Set<MemberConnection>();
+    for (const channel of this.hosted.values()) {
+      for (const member of [...channel.members]) {
+        const identity = member.identity;
+        if (identity === undefined) continue;
+        if (!this.verifier.isRevoked({ sub: identity.username, dev: identity.device, gen: identity.gen }))
+          continue;
+        evict(this.context, channel, member, "TICKET_REVOKED");
+        dropped.add(member);
+      }
+    }
+    for (const member of dropped) member.connection.close();
   }
 
   private async listen(): Promise<Address> {

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatMessage } from "../protocol/host-schemas.js";
 import { nameKey } from "../protocol/names.js";
-import type { View } from "../protocol/tracker-schemas.js";
+import type { Revocation, View } from "../protocol/tracker-schemas.js";
 import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
 
 /**
@@ -49,6 +49,22 @@ export const HOST_MIGRATIONS: readonly string[] = [
      issuer TEXT NOT NULL,
      updated_at TEXT NOT NULL
    );`,
+  // Signed messages: the author's signature, and the certificate (a ticket) stored once and referred to.
+  // Revocations the tracker announced, kept so revoked tickets stay refused while it is down.
+  `ALTER TABLE messages ADD COLUMN sig TEXT;
+   ALTER TABLE messages ADD COLUMN cert_id INTEGER;
+   CREATE TABLE certificates (
+     id INTEGER PRIMARY KEY,
+     cert TEXT NOT NULL UNIQUE
+   );
+   CREATE TABLE revocations (
+     user_key TEXT NOT NULL,
+     username TEXT NOT NULL,
+     device TEXT NOT NULL,
+     min_gen INTEGER NOT NULL,
+     until INTEGER NOT NULL,
+     PRIMARY KEY (user_key, device)
+   ) WITHOUT ROWID;`,
 ];
 
 export interface StoredChannel {
@@ -70,7 +86,9 @@ export interface NewMessage {
   from: string;
   msgId: string;
   text: string;
-  sentAt: string | null;
+  sentAt: string;
+  sig: string;
+  cert: string;
 }
 
 export interface AppendResult {
@@ -90,7 +108,11 @@ export interface PageQuery {
   limit: number;
 }
 
-const MESSAGE_COLUMNS = `channel, seq, msg_id AS msgId, sender AS "from", text, ts, sent_at AS sentAt`;
+/** Messages with their certificates: `SELECT ${MESSAGES} WHERE m.channel = ? ...`. */
+const MESSAGES = `m.channel, m.seq, m.msg_id AS msgId, m.sender AS "from", m.text, m.ts, m.sent_at AS sentAt,
+  m.sig, c.cert FROM messages m LEFT JOIN certificates c ON c.id = m.cert_id`;
+/** Certificate ids remembered: a channel's messages come from few certificates. */
+const CERTIFICATE_ID_CACHE = 1024;
 
 interface ChannelRow {
   name: string;
@@ -101,6 +123,7 @@ interface ChannelRow {
 export class HistoryStore {
   private readonly db: Database;
   private readonly latest = new Map<string, number>();
+  private readonly certificateIds = new Map<string, number>();
   private readonly statements;
   private readonly appendTransaction: (
     batch: readonly NewMessage[],
@@ -135,24 +158,37 @@ export class HistoryStore {
         "SELECT COUNT(*) AS count FROM messages WHERE channel = ?",
       ),
       findByMsgId: db.prepare<[string, string, string], ChatMessage>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND sender = ? AND msg_id = ?`,
+        `SELECT ${MESSAGES} WHERE m.channel = ? AND m.sender = ? AND m.msg_id = ?`,
       ),
-      insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
-        `INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      insertMessage: db.prepare<[string, number, string, string, string, string, string, string, number]>(
+        `INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at, sig, cert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (channel, sender, msg_id) DO NOTHING`,
       ),
+      findCertificate: db.prepare<[string], { id: number }>("SELECT id FROM certificates WHERE cert = ?"),
+      insertCertificate: db.prepare<[string], { id: number }>(
+        "INSERT INTO certificates (cert) VALUES (?) RETURNING id",
+      ),
       latestPage: db.prepare<[string, number], ChatMessage>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${MESSAGES} WHERE m.channel = ? ORDER BY m.seq DESC LIMIT ?`,
       ),
       beforePage: db.prepare<[string, number, number], ChatMessage>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${MESSAGES} WHERE m.channel = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
       ),
       afterPage: db.prepare<[string, number, number], ChatMessage>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND seq > ? ORDER BY seq ASC LIMIT ?`,
+        `SELECT ${MESSAGES} WHERE m.channel = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
       ),
       betweenPage: db.prepare<[string, number, number, number], ChatMessage>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
+        `SELECT ${MESSAGES} WHERE m.channel = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq ASC LIMIT ?`,
       ),
+      revocations: db.prepare<[number], Revocation>(
+        "SELECT username, device, min_gen AS minGen, until FROM revocations WHERE until > ?",
+      ),
+      saveRevocation: db.prepare<[string, string, string, number, number]>(
+        `INSERT INTO revocations (user_key, username, device, min_gen, until) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (user_key, device) DO UPDATE SET
+           min_gen = MAX(min_gen, excluded.min_gen), until = MAX(until, excluded.until)`,
+      ),
+      pruneRevocations: db.prepare<[number]>("DELETE FROM revocations WHERE until <= ?"),
       trackerKey: db.prepare<[], { publicKey: string; issuer: string }>(
         "SELECT public_key AS publicKey, issuer FROM tracker_key WHERE id = 1",
       ),
@@ -219,6 +255,27 @@ export class HistoryStore {
     this.statements.saveTrackerKey.run(key.publicKey, key.issuer, new Date().toISOString());
   }
 
+  /** Revocations still in force at `now` (Unix seconds). */
+  revocations(now: number): Revocation[] {
+    return this.statements.revocations.all(now);
+  }
+
+  /** Keeps revocations (a later one of a device widens the earlier) and forgets those over by `now`. */
+  saveRevocations(revocations: readonly Revocation[], now: number): void {
+    this.db.transaction(() => {
+      for (const entry of revocations) {
+        this.statements.saveRevocation.run(
+          nameKey(entry.username),
+          entry.username,
+          entry.device,
+          entry.minGen,
+          entry.until,
+        );
+      }
+      this.statements.pruneRevocations.run(now);
+    })();
+  }
+
   /** Highest stored seq of a channel, 0 when it has none. */
   latestSeq(channel: string): number {
     let seq = this.latest.get(channel);
@@ -241,7 +298,14 @@ export class HistoryStore {
   append(batch: readonly NewMessage[]): AppendResult[] {
     const ts = new Date().toISOString();
     const next = new Map<string, number>();
-    const results = this.appendTransaction(batch, ts, next);
+    let results: AppendResult[];
+    try {
+      results = this.appendTransaction(batch, ts, next);
+    } catch (error) {
+      // The rollback may have taken certificates that were remembered as stored.
+      this.certificateIds.clear();
+      throw error;
+    }
     // Only a committed transaction moves the counters on.
     for (const [channel, seq] of next) this.latest.set(channel, seq);
     return results;
@@ -259,6 +323,8 @@ export class HistoryStore {
         item.text,
         ts,
         item.sentAt,
+        item.sig,
+        this.certificateId(item.cert),
       );
       if (inserted.changes === 0) {
         const existing = this.statements.findByMsgId.get(item.channel, item.from, item.msgId);
@@ -274,9 +340,24 @@ export class HistoryStore {
         text: item.text,
         ts,
         sentAt: item.sentAt,
+        sig: item.sig,
+        cert: item.cert,
       };
       return { message, duplicate: false };
     });
+  }
+
+  /** The id under which `cert` is stored, storing it first (inside the caller's transaction). */
+  private certificateId(cert: string): number {
+    let id = this.certificateIds.get(cert);
+    if (id !== undefined) return id;
+    id = (this.statements.findCertificate.get(cert) ?? this.statements.insertCertificate.get(cert))?.id;
+    if (id === undefined) throw new Error("storing a certificate returned no id");
+    if (this.certificateIds.size >= CERTIFICATE_ID_CACHE) {
+      this.certificateIds.delete(this.certificateIds.keys().next().value as string);
+    }
+    this.certificateIds.set(cert, id);
+    return id;
   }
 
   /**

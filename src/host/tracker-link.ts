@@ -1,6 +1,9 @@
+import { proofBytes } from "../auth/canonical.js";
+import type { DeviceKey } from "../auth/device-key.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import {
   type Address,
+  type Revocation,
   type TrackerRequestBodies,
   trackerLinkSpec,
   type View,
@@ -26,8 +29,8 @@ export interface TrackerLinkOptions extends LinkOptions {
   tracker: Address;
   /** Which certificate the tracker must present. */
   trust: ServerTrust;
-  /** The owner's current ticket, read on every (re)connect. */
-  getTicket(): string;
+  /** The owner's current ticket and device key, read on every (re)connect. */
+  getCredentials(): OwnerCredentials | undefined;
   /** Where members reach the channels (sent with `HOST`). */
   advertised(): Address;
   /** The fingerprint of the host's certificate (sent with `HOST`, for members to check). */
@@ -38,8 +41,16 @@ export interface TrackerLinkOptions extends LinkOptions {
   onKey(key: TrackerKey): void;
   /** A channel became listed or unlisted on the tracker. */
   onListed(channel: string, listed: boolean): void;
+  /** Revocations the tracker holds (after each sign-in) or announced since. */
+  onRevocations(revocations: Revocation[]): void;
   membersReportIntervalMs: number;
   logger: Logger;
+}
+
+/** What the liveness link signs in with: the owner's ticket and the key it certifies. */
+export interface OwnerCredentials {
+  ticket: string;
+  key: DeviceKey;
 }
 
 type TrackerSpec = typeof trackerLinkSpec;
@@ -73,6 +84,9 @@ export class TrackerLink {
       address: options.tracker,
       spec: trackerLinkSpec,
       setup: (link) => this.registerAll(link),
+      onEvent: (event) => {
+        if (event.event === "REVOKED") this.options.onRevocations(event.body.revocations);
+      },
       onUp: () => {
         this.connects += 1;
         this.options.logger.info({ channels: this.listed.size }, "tracker link up");
@@ -168,11 +182,22 @@ export class TrackerLink {
     return this.client.close();
   }
 
-  /** Signs in as the owner, takes the tracker's key, and lists every channel: the setup of each connect. */
+  /**
+   * Signs in as the owner, takes the tracker's key and revocations (and later ones as they come),
+   * and lists every channel: the setup of each connect.
+   */
   private async registerAll(link: Link): Promise<void> {
     try {
-      await link.request("RESUME", { ticket: this.options.getTicket() });
+      const credentials = this.options.getCredentials();
+      if (credentials === undefined) {
+        throw new ConnectionError("CONNECTION_CLOSED", "the owner is signed out: nothing to sign in with");
+      }
+      const proof = credentials.key.sign(
+        proofBytes({ purpose: "RESUME", fingerprint: link.serverFingerprint, challenge: link.challenge }),
+      );
+      await link.request("RESUME", { ticket: credentials.ticket, proof });
       this.options.onKey(await link.request("KEY", {}));
+      this.options.onRevocations((await link.request("REVOCATIONS", {})).revocations);
       for (const channel of [...this.pendingUnhosts]) {
         await this.sendUnhost(link, channel);
         this.pendingUnhosts.delete(channel);

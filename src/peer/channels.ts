@@ -1,8 +1,14 @@
 import type { JoinedChannel } from "../api/index.js";
-import { ChannelLink, type ChannelLinkContext, type LinkIdentity } from "../client/channel-link.js";
+import { MessageVerifier } from "../auth/message-signature.js";
+import { publicKeyFromBase64 } from "../auth/tickets.js";
+import {
+  ChannelLink,
+  type ChannelLinkContext,
+  type LeaveCode,
+  type LinkIdentity,
+} from "../client/channel-link.js";
 import type { ClientStore } from "../client/client-store.js";
 import { endpointKey, type HostEndpoint, listedEndpoint } from "../client/host-connection.js";
-import type { RemovalCode } from "../protocol/codes.js";
 import { errorFromWire, type HychatError, wireError } from "../protocol/errors.js";
 import { nameKey } from "../protocol/names.js";
 import { checkChannelName, type PeerContext, type UserState } from "./context.js";
@@ -14,6 +20,8 @@ import type { MessageLifecycle } from "./message-lifecycle.js";
  * channels joined before), closed on `leave`, on removal by the host, and at sign-out.
  */
 export class JoinedChannels {
+  private verifierFor: { publicKey: string; issuer: string; verifier: MessageVerifier } | undefined;
+
   constructor(
     private readonly context: PeerContext,
     private readonly directory: Directory,
@@ -30,6 +38,7 @@ export class JoinedChannels {
       backoff: options.backoff ?? {},
       flushListener: this.lifecycle.flushListener,
       identity: () => this.linkIdentity(),
+      verifier: () => this.messageVerifier(),
       emit: (event) => this.lifecycle.linkEvent(event),
       lookup: () => void this.directory.refreshQuietly(),
       removed: (link, code, error) => this.removed(link, code, error),
@@ -164,11 +173,28 @@ export class JoinedChannels {
       username: credentials.username,
       role: credentials.role,
       ticket: credentials.ticket,
+      key: credentials.key,
       invisible: credentials.invisible,
     };
   }
 
-  private removed(link: ChannelLink, code: RemovalCode, error?: HychatError): void {
+  /** The verifier for the tracker's key the session holds, made once per key. */
+  private messageVerifier(): MessageVerifier | undefined {
+    const trackerKey = this.context.tracker.credentials?.trackerKey ?? null;
+    if (trackerKey === null) return undefined;
+    if (
+      this.verifierFor?.publicKey !== trackerKey.publicKey ||
+      this.verifierFor.issuer !== trackerKey.issuer
+    ) {
+      this.verifierFor = {
+        ...trackerKey,
+        verifier: new MessageVerifier(publicKeyFromBase64(trackerKey.publicKey), trackerKey.issuer),
+      };
+    }
+    return this.verifierFor.verifier;
+  }
+
+  private removed(link: ChannelLink, code: LeaveCode, error?: HychatError): void {
     const user = this.context.user();
     if (user === undefined || user.links.get(link.name) !== link) return;
     user.links.delete(link.name);

@@ -68,7 +68,7 @@ export class Hosting {
       const channelHost = await ChannelHost.start({
         dataDir: user.dir,
         owner: user.username,
-        getTicket: () => tracker.credentials?.ticket ?? "",
+        getCredentials: () => tracker.credentials,
         tracker: options.tracker,
         trackerTrust: this.context.trackerTrust,
         listenHost: listen.host,

@@ -61,7 +61,9 @@ export class MessageLifecycle {
     checkText(text);
     const name = this.directory.canonicalName(user.links, checkChannelName(channel));
     const link = user.links.get(name);
-    const entry = user.store.outbox.add(name, text);
+    const credentials = this.context.tracker.credentials;
+    if (credentials === undefined) throw wireError("NOT_SIGNED_IN", "sign in first");
+    const entry = user.store.outbox.add(name, text, credentials);
     if (link === undefined || link.state !== "online") {
       const reason = link === undefined ? "not-joined" : "unreachable";
       this.announce(entry, reason);

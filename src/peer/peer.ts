@@ -25,6 +25,7 @@ import { Directory } from "./directory.js";
 import { EventHub } from "./event-hub.js";
 import { Hosting } from "./hosting.js";
 import { MessageLifecycle } from "./message-lifecycle.js";
+import { loadOrCreateDeviceId } from "./session-file.js";
 import { UserSession } from "./user-session.js";
 
 export type { PeerOptions } from "./context.js";
@@ -71,6 +72,7 @@ export class Peer implements PeerApi {
     const tracker = new TrackerSession(
       {
         address: options.tracker,
+        deviceId: loadOrCreateDeviceId(options.dataDir),
         trust: trackerTrust,
         ...link,
         ticketRenewFraction: options.ticketRenewFraction,
@@ -207,7 +209,7 @@ export class Peer implements PeerApi {
       limit: options.limit ?? DEFAULT_PAGE,
     });
     link.noteOlder(page.messages);
-    return page;
+    return { ...page, messages: link.verified(page.messages) };
   }
 
   members(channel: string): MemberInfo[] {

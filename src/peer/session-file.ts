@@ -1,14 +1,17 @@
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { DeviceKey } from "../auth/device-key.js";
 import { nowSeconds, type TicketPayload, ticketPayloadSchema } from "../auth/tickets.js";
 import type { TrackerCredentials } from "../client/tracker-session.js";
-import { anyUsernameSchema, nameKey } from "../protocol/names.js";
+import { anyUsernameSchema, deviceIdSchema, nameKey } from "../protocol/names.js";
 
 /** Files of a peer's data dir: one directory per user, and the name of the last one signed in. */
 export const SESSION_FILE = "session.json";
 export const LAST_USER_FILE = "last-user";
 export const CLIENT_DB_FILE = "client.db";
+export const DEVICE_ID_FILE = "device-id";
 
 const savedSessionSchema = z.object({
   username: z.string().min(1),
@@ -16,6 +19,11 @@ const savedSessionSchema = z.object({
   ticket: z.string().min(1),
   expiresAt: z.string(),
   invisible: z.boolean(),
+  /** The device key the ticket certifies (PKCS#8 PEM): without it the ticket is worth nothing. */
+  key: z.string().min(1).max(4096),
+  trackerKey: z
+    .object({ publicKey: z.string().min(1).max(1024), issuer: z.string().min(1).max(256) })
+    .nullable(),
 });
 
 /** Where one user's state lives: `<dataDir>/<username lowercased>/`. */
@@ -29,13 +37,12 @@ export function ensureUserDir(dataDir: string, username: string): string {
   return dir;
 }
 
-/** Saves the ticket (mode 0600: it lets anyone who reads it act as this user until it expires). */
+/** Saves the ticket and its device key (mode 0600: they let anyone who reads them act as this user until revoked). */
 export function saveSession(dir: string, credentials: TrackerCredentials): void {
   const file = join(dir, SESSION_FILE);
-  const { username, role, ticket, expiresAt, invisible } = credentials;
-  writeFileSync(file, `${JSON.stringify({ username, role, ticket, expiresAt, invisible })}\n`, {
-    mode: 0o600,
-  });
+  const { username, role, ticket, expiresAt, invisible, trackerKey } = credentials;
+  const saved = { username, role, ticket, expiresAt, invisible, key: credentials.key.toPem(), trackerKey };
+  writeFileSync(file, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
 }
 
@@ -45,7 +52,8 @@ export function loadSession(dir: string): TrackerCredentials | null {
   if (!existsSync(file)) return null;
   try {
     const parsed = savedSessionSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-    return parsed.success ? parsed.data : null;
+    if (!parsed.success) return null;
+    return { ...parsed.data, key: DeviceKey.fromPem(parsed.data.key) };
   } catch {
     return null;
   }
@@ -61,13 +69,22 @@ export function offlineCredentials(
   now: number = nowSeconds(),
 ): TrackerCredentials | null {
   const payload = unverifiedTicketPayload(saved.ticket);
-  if (payload === null || payload.exp <= now || nameKey(payload.sub) !== nameKey(saved.username)) return null;
+  if (
+    payload === null ||
+    payload.exp <= now ||
+    nameKey(payload.sub) !== nameKey(saved.username) ||
+    payload.key !== saved.key.publicKey
+  ) {
+    return null;
+  }
   return {
     username: payload.sub,
     role: payload.role,
     ticket: saved.ticket,
     expiresAt: new Date(payload.exp * 1000).toISOString(),
     invisible: saved.invisible,
+    key: saved.key,
+    trackerKey: saved.trackerKey,
   };
 }
 
@@ -86,6 +103,22 @@ function unverifiedTicketPayload(ticket: string): TicketPayload | null {
 
 export function deleteSession(dir: string): void {
   rmSync(join(dir, SESSION_FILE), { force: true });
+}
+
+/**
+ * This data dir's device id (`device-id`), made on first use: the tracker keeps one key per user
+ * and device, so signing in again here revokes what the last sign-in here was given.
+ */
+export function loadOrCreateDeviceId(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, DEVICE_ID_FILE);
+  if (existsSync(file)) {
+    const id = readFileSync(file, "utf8").trim();
+    if (deviceIdSchema.safeParse(id).success) return id;
+  }
+  const id = randomBytes(16).toString("base64url");
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 export function saveLastUser(dataDir: string, username: string): void {

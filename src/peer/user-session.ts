@@ -82,7 +82,7 @@ export class UserSession {
     let credentials: TrackerCredentials;
     try {
       await tracker.whenReady(Math.max(0, this.offlineAfterMs - tracker.unreachableForMs));
-      credentials = await tracker.resume(saved.ticket, saved.invisible);
+      credentials = await tracker.resume(saved);
     } catch (error) {
       if (error instanceof HychatError && error.code === "BAD_TICKET") {
         deleteSession(dir);
@@ -99,7 +99,17 @@ export class UserSession {
     return this.begin(credentials);
   }
 
+  /** Revokes this device's tickets at the tracker (when it answers in time), then leaves everything. */
   async signOut(): Promise<void> {
+    const revoked = await this.context.tracker.revoke(Math.min(this.offlineAfterMs, 3_000));
+    if (!revoked && this.state !== undefined) {
+      this.context.emit({
+        type: "notice",
+        level: "warn",
+        code: "TIMEOUT",
+        text: `the tracker did not answer: the ticket of this session was not revoked and stays valid until ${this.context.tracker.credentials?.expiresAt ?? "it expires"}`,
+      });
+    }
     await this.end(true);
     this.context.tracker.forget();
     this.context.emit({ type: "identity", identity: null });

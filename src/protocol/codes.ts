@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   BAD_TICKET: "UNAUTHORIZED",
   GUESTS_CANNOT_HOST: "UNAUTHORIZED",
   GUESTS_CANNOT_HIDE: "UNAUTHORIZED",
+  BAD_PROOF: "UNAUTHORIZED",
+  BAD_SIGNATURE: "REQUEST_ERROR",
   // channels
   CHANNEL_TAKEN: "REQUEST_ERROR",
   NO_SUCH_CHANNEL: "REQUEST_ERROR",
@@ -44,7 +46,7 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Codes carried by a `REMOVED` event: why a connection no longer receives a channel. */
-export const REMOVAL_CODES = ["PRIVATE_CHANNEL", "REVOKED", "CHANNEL_CLOSED"] as const;
+export const REMOVAL_CODES = ["PRIVATE_CHANNEL", "REVOKED", "CHANNEL_CLOSED", "TICKET_REVOKED"] as const;
 export type RemovalCode = (typeof REMOVAL_CODES)[number];
 
 /** Codes a client raises locally, never sent on the wire. */
@@ -59,6 +61,7 @@ export const LOCAL_CODES = [
   "HOST_KEY_MISMATCH",
   "TRACKER_TRUSTED",
   "OWNER_CHANGED",
+  "MESSAGES_DROPPED",
 ] as const;
 export type LocalCode = (typeof LOCAL_CODES)[number];
 

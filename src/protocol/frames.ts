@@ -2,7 +2,7 @@ import { z } from "zod";
 import { STATUSES, type Status } from "./codes.js";
 
 /** Protocol version spoken by this implementation. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const frameId = z.string().min(1).max(64);
 const body = z.record(z.string(), z.unknown());

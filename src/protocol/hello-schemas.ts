@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CHALLENGE_PATTERN } from "./names.js";
 
 /**
  * `HELLO`, the first request a client sends on every link: the protocol version it speaks. Its
@@ -8,6 +9,9 @@ export const helloBodySchema = z.object({ version: z.number().int().min(0).max(1
 export const helloReplySchema = z.object({
   version: z.number().int(),
   server: z.enum(["tracker", "host"]),
+  /** Fresh for each connection: proofs of possession on it sign it (docs/protocol.md, "Proof of possession"). */
+  // Optional here so that an older server is told apart by its version, not by a malformed answer.
+  challenge: z.string().regex(CHALLENGE_PATTERN).optional(),
 });
 
 export type HelloReply = z.infer<typeof helloReplySchema>;

@@ -9,10 +9,10 @@ export { PROTOCOL_VERSION };
  * The `HELLO` handler both servers share. A server that speaks another version answers
  * `UNSUPPORTED_VERSION` and closes, so two releases that differ fail with one clear error.
  */
-export function helloCommand<Session>(server: HelloReply["server"]) {
+export function helloCommand<Session extends { readonly challenge: string }>(server: HelloReply["server"]) {
   return command<Session, typeof helloBodySchema>({
     schema: helloBodySchema,
-    handle({ connection }, body): HelloReply {
+    handle({ connection, session }, body): HelloReply {
       if (body.version !== PROTOCOL_VERSION) {
         // After the refusal is written: the dispatcher writes it as soon as this throws.
         queueMicrotask(() => connection.close());
@@ -22,7 +22,7 @@ export function helloCommand<Session>(server: HelloReply["server"]) {
           { supported: [PROTOCOL_VERSION] },
         );
       }
-      return { version: PROTOCOL_VERSION, server };
+      return { version: PROTOCOL_VERSION, server, challenge: session.challenge };
     },
   });
 }

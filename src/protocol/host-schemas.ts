@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { REMOVAL_CODES } from "./codes.js";
 import { helloBodySchema, helloReplySchema } from "./hello-schemas.js";
-import { anyUsernameSchema, channelNameSchema, msgIdSchema } from "./names.js";
+import { anyUsernameSchema, channelNameSchema, msgIdSchema, signatureSchema, ticketSchema } from "./names.js";
 import { roleSchema, viewSchema } from "./tracker-schemas.js";
 
 /** Request bodies and OK bodies of a channel host's commands (docs/protocol.md, "Host commands"). */
@@ -10,26 +10,27 @@ export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;
 
 const seq = z.number().int().min(0);
-const sentAt = z.string().max(64).nullable().optional();
+const sentAt = z.string().min(1).max(64);
 // Text limits have their own codes (TEXT_TOO_LONG, EMPTY_TEXT), so only the type is checked here.
 const text = z.string();
+/** What a member sends of a message: its author signs it, the certificate vouches for the key. */
+const outgoing = { msgId: msgIdSchema, text, sentAt, sig: signatureSchema, cert: ticketSchema };
 
 export const hostBodySchemas = {
   HELLO: helloBodySchema,
   CONNECT: z.object({
     channel: channelNameSchema,
-    ticket: z.string().min(1).max(4096),
+    ticket: ticketSchema,
+    /** The ticket key's signature over the connection's challenge, this host and the channel. */
+    proof: signatureSchema,
     since: seq.optional(),
     invisible: z.boolean().optional(),
   }),
   DISCONNECT: z.object({ channel: channelNameSchema }),
-  MESSAGE: z.object({ channel: channelNameSchema, msgId: msgIdSchema, text, sentAt }),
+  MESSAGE: z.object({ channel: channelNameSchema, ...outgoing }),
   CACHE: z.object({
     channel: channelNameSchema,
-    messages: z
-      .array(z.object({ msgId: msgIdSchema, text, sentAt }))
-      .min(1)
-      .max(MAX_PAGE),
+    messages: z.array(z.object(outgoing)).min(1).max(MAX_PAGE),
   }),
   HISTORY: z.object({
     channel: channelNameSchema,
@@ -67,6 +68,9 @@ export const chatMessageSchema = z.object({
   text: z.string().max(8000),
   ts: time,
   sentAt: time.nullish().transform((value) => value ?? null),
+  /** Null for a message stored before messages were signed: never shown as its author's. */
+  sig: signatureSchema.nullish().transform((value) => value ?? null),
+  cert: ticketSchema.nullish().transform((value) => value ?? null),
 });
 export type ChatMessage = z.output<typeof chatMessageSchema>;
 

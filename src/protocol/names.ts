@@ -30,3 +30,22 @@ export const anyUsernameSchema = z
   );
 export const channelNameSchema = z.string().regex(CHANNEL_PATTERN, "must match ^[A-Za-z0-9_.-]{1,64}$");
 export const msgIdSchema = z.string().regex(MSG_ID_PATTERN, "must be 1 to 64 printable ASCII characters");
+
+/** An Ed25519 public key on the wire: base64url (no padding) of its 32 raw bytes. */
+export const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** An Ed25519 signature on the wire: base64url (no padding) of its 64 bytes. */
+export const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{86}$/;
+/** A device's id, chosen by its peer: 1 to 64 letters, digits, `_` or `-`. */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A `HELLO` challenge: base64url of 32 random bytes. */
+export const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export const publicKeySchema = z
+  .string()
+  .regex(PUBLIC_KEY_PATTERN, "must be an Ed25519 public key in base64url");
+export const signatureSchema = z
+  .string()
+  .regex(SIGNATURE_PATTERN, "must be an Ed25519 signature in base64url");
+export const deviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, "must match ^[A-Za-z0-9_-]{1,64}$");
+/** A ticket: base64url, a dot, base64url (checked in full where it is verified). */
+export const ticketSchema = z.string().min(1).max(4096);

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { helloBodySchema, helloReplySchema } from "./hello-schemas.js";
-import { anyUsernameSchema, channelNameSchema } from "./names.js";
+import {
+  anyUsernameSchema,
+  channelNameSchema,
+  deviceIdSchema,
+  publicKeySchema,
+  signatureSchema,
+  ticketSchema,
+} from "./names.js";
 
 /** Request bodies and OK bodies of the tracker's commands (docs/protocol.md, "Tracker commands"). */
 
@@ -17,11 +24,19 @@ export type View = z.infer<typeof viewSchema>;
 export const trackerBodySchemas = {
   HELLO: helloBodySchema,
   SIGNUP: credentials,
-  SIGNIN: credentials,
-  GUEST: z.object({ username: z.string().max(256).optional() }),
-  RESUME: z.object({ ticket: z.string().min(1).max(4096) }),
-  // Extension of protocol version 1 (docs/protocol.md, "Ticket renewal"): a fresh ticket for the connection's identity.
+  /** `publicKey` is this device's key, `proof` its signature over the connection's challenge. */
+  SIGNIN: credentials.extend({ device: deviceIdSchema, publicKey: publicKeySchema, proof: signatureSchema }),
+  GUEST: z.object({
+    username: z.string().max(256).optional(),
+    publicKey: publicKeySchema,
+    proof: signatureSchema,
+  }),
+  RESUME: z.object({ ticket: ticketSchema, proof: signatureSchema }),
   RENEW: z.object({}),
+  /** Revokes the tickets of the connection's device. */
+  SIGNOUT: z.object({}),
+  /** The revocations in force; the connection is then sent each new one (`REVOKED`). */
+  REVOCATIONS: z.object({}),
   KEY: z.object({}),
   LIST: z.object({}),
   ONLINE: z.object({}),
@@ -66,7 +81,17 @@ export const channelListingSchema = z.object({
 });
 export type ChannelListing = z.infer<typeof channelListingSchema>;
 
-const ticketGrant = { ticket: z.string().min(1).max(4096), expiresAt: z.string().max(64) };
+const ticketGrant = { ticket: ticketSchema, expiresAt: z.string().max(64) };
+/** Every ticket of `username`'s `device` below generation `minGen` is revoked; none is valid after `until`. */
+export const revocationSchema = z.object({
+  username: anyUsernameSchema,
+  device: deviceIdSchema,
+  minGen: z.number().int().min(1),
+  until: z.number().int(),
+});
+export type Revocation = z.infer<typeof revocationSchema>;
+/** More than this in one answer is refused by clients (one sign-in per device and ticket lifetime makes far fewer). */
+export const MAX_REVOCATIONS = 100_000;
 const trackerKey = { publicKey: z.string().min(1).max(1024), issuer: z.string().min(1).max(256) };
 const empty = z.object({});
 
@@ -87,6 +112,8 @@ export const trackerReplySchemas = {
   /** `ticket` (a fresh one, same identity) is an additive extension of version 1. */
   RESUME: z.object({ username: anyUsernameSchema, role: roleSchema, ...ticketGrant }),
   RENEW: z.object(ticketGrant),
+  SIGNOUT: empty,
+  REVOCATIONS: z.object({ revocations: z.array(revocationSchema).max(MAX_REVOCATIONS) }),
   KEY: z.object({ algorithm: z.literal("Ed25519"), ...trackerKey }),
   LIST: z.object({ channels: z.array(channelListingSchema) }),
   ONLINE: z.object({ users: z.array(z.object({ username: anyUsernameSchema, role: roleSchema })) }),
@@ -129,6 +156,7 @@ export const trackerEventSchemas = {
     removed: z.boolean().optional(),
     listing: channelListingSchema.nullable(),
   }),
+  REVOKED: z.object({ revocations: z.array(revocationSchema).max(MAX_REVOCATIONS) }),
 } as const;
 
 export type TrackerEventBodies = {

@@ -6,6 +6,7 @@ import { wireError } from "../protocol/errors.js";
 import { encodeEvent } from "../protocol/frames.js";
 import {
   type ChannelListing,
+  type Revocation,
   type Role,
   type TrackerCommand,
   trackerBodySchemas,
@@ -14,6 +15,7 @@ import type { Logger } from "../util/logger.js";
 import { KeyedTokenBuckets } from "../util/rate-limit.js";
 import { FailureLimiter } from "./limits.js";
 import { type ResolvedTrackerOptions, SIGNIN_FAILURE_WINDOW_MS } from "./options.js";
+import type { PeerConnection } from "./peer-connection.js";
 import type { OnlineState } from "./state.js";
 import type { ChannelRecord, TrackerStore } from "./store.js";
 
@@ -21,6 +23,13 @@ export interface IssuedTicket {
   ticket: string;
   /** ISO 8601 UTC time of the ticket's `exp`. */
   expiresAt: string;
+}
+
+/** The device a ticket certifies: its key, its id and the generation of its tickets. */
+export interface TicketDevice {
+  key: string;
+  dev: string;
+  gen: number;
 }
 
 /** Everything the command handlers share: options, store, keys, online state and limits. */
@@ -33,6 +42,9 @@ export class TrackerContext {
   /** Requests received since start, by command (known commands only, so the map stays small). */
   readonly requestCounts = new Map<TrackerCommand, number>();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Connections that asked for REVOCATIONS: each later revocation is pushed to them. */
+  private readonly revocationSubscribers = new Set<PeerConnection>();
+  private lastDeviceUse = 0;
   private closing = false;
   private decoyHash: Promise<string> | undefined;
 
@@ -40,6 +52,8 @@ export class TrackerContext {
     readonly options: ResolvedTrackerOptions,
     readonly store: TrackerStore,
     readonly identity: TrackerIdentity,
+    /** The fingerprint of the tracker's TLS certificate: proofs sent to this tracker sign it. */
+    readonly fingerprint: string,
     readonly state: OnlineState,
     readonly logger: Logger,
   ) {
@@ -55,14 +69,64 @@ export class TrackerContext {
     );
   }
 
-  issueTicket(username: string, role: Role): IssuedTicket {
+  issueTicket(username: string, role: Role, device: TicketDevice): IssuedTicket {
     const iat = nowSeconds();
     const exp = iat + this.options.ticketTtlS;
     const ticket = signTicket(
-      { v: 1, sub: username, role, iat, exp, iss: this.identity.issuer },
+      {
+        v: 2,
+        sub: username,
+        role,
+        key: device.key,
+        dev: device.dev,
+        gen: device.gen,
+        iat,
+        exp,
+        iss: this.identity.issuer,
+      },
       this.identity.privateKey,
     );
     return { ticket, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /**
+   * Unix milliseconds for a device's `last_seen`, strictly increasing within this process, so the
+   * least recently used device is never a tie.
+   */
+  deviceUseTime(): number {
+    this.lastDeviceUse = Math.max(Date.now(), this.lastDeviceUse + 1);
+    return this.lastDeviceUse;
+  }
+
+  /** Pushes each later revocation to `session` as a `REVOKED` event, while it stays open. */
+  subscribeRevocations(session: PeerConnection): void {
+    if (!session.connection.closed) this.revocationSubscribers.add(session);
+  }
+
+  /** `session` closed or signed out: it is sent no more revocations. */
+  unsubscribeRevocations(session: PeerConnection): void {
+    this.revocationSubscribers.delete(session);
+  }
+
+  /**
+   * Pushes revocations the store has kept, each as its own `REVOKED` event encoded once, to every
+   * subscribed open connection. Called after the transaction that recorded them.
+   */
+  publishRevocations(revocations: readonly Revocation[]): void {
+    for (const revocation of revocations) {
+      this.logger.info(
+        { username: revocation.username, device: revocation.device, minGen: revocation.minGen },
+        "device tickets revoked",
+      );
+    }
+    if (this.closing || this.revocationSubscribers.size === 0) return;
+    for (const revocation of revocations) {
+      const frame = encodeEvent("REVOKED", { revocations: [revocation] });
+      for (const session of this.revocationSubscribers) {
+        if (session.connection.closed) this.revocationSubscribers.delete(session);
+        else session.connection.write(frame);
+      }
+    }
   }
 
   /**

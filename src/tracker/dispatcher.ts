@@ -13,7 +13,9 @@ import { pingCommand } from "./commands/ping.js";
 import { renewCommand } from "./commands/renew.js";
 import { resumeCommand } from "./commands/resume.js";
 import { retInfoCommand } from "./commands/ret-info.js";
+import { revocationsCommand } from "./commands/revocations.js";
 import { signinCommand } from "./commands/signin.js";
+import { signoutCommand } from "./commands/signout.js";
 import { signupCommand } from "./commands/signup.js";
 import { unhostCommand } from "./commands/unhost.js";
 import { viewCommand } from "./commands/view.js";
@@ -33,6 +35,8 @@ export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<Pee
     GUEST: guestCommand(tracker),
     RESUME: resumeCommand(tracker),
     RENEW: renewCommand(tracker),
+    SIGNOUT: signoutCommand(tracker),
+    REVOCATIONS: revocationsCommand(tracker),
     KEY: keyCommand(tracker),
     LIST: listCommand(tracker),
     ONLINE: onlineCommand(tracker),

@@ -21,4 +21,24 @@ export const TRACKER_MIGRATIONS: readonly string[] = [
      moderated  INTEGER NOT NULL CHECK (moderated IN (0, 1)),
      created_at TEXT NOT NULL
    ) STRICT;`,
+  // 2: device keys and revocations (issue 10). A device row binds an account's device to its key
+  // and ticket generation; `public_key` is NULL once the device is signed out or evicted.
+  `CREATE TABLE devices (
+     name_key   TEXT NOT NULL REFERENCES accounts (name_key),
+     device     TEXT NOT NULL,
+     public_key TEXT,
+     gen        INTEGER NOT NULL CHECK (gen >= 1),
+     last_seen  INTEGER NOT NULL,
+     PRIMARY KEY (name_key, device)
+   ) STRICT;
+   CREATE INDEX devices_by_use ON devices (name_key, last_seen);
+   CREATE TABLE revocations (
+     name_key TEXT NOT NULL,
+     device   TEXT NOT NULL,
+     username TEXT NOT NULL,
+     min_gen  INTEGER NOT NULL CHECK (min_gen >= 1),
+     until    INTEGER NOT NULL,
+     PRIMARY KEY (name_key, device)
+   ) STRICT;
+   CREATE INDEX revocations_by_until ON revocations (until);`,
 ];

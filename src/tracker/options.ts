@@ -40,6 +40,11 @@ export interface TrackerOptions {
   /** Longest accepted frame in bytes (default 1 MiB). */
   maxFrameBytes?: number;
   /**
+   * Devices signed in at once per account (default 32; 0 = no limit). A SIGNIN from one more device
+   * signs the least recently used one out: its tickets are revoked.
+   */
+  maxDevicesPerAccount?: number;
+  /**
    * A certificate (PEM, with its chain) and key issued for the tracker's host name, say by a CA.
    * Default: a key and self-signed certificate the tracker creates in `dataDir` on first start.
    */
@@ -69,6 +74,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<ResolvedTrackerOptions, "dataDir" | "
   signinFailuresPerAddress: 20,
   guestsPerSecondPerAddress: 100,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxDevicesPerAccount: 32,
 };
 
 /** Window of the failed-SIGNIN limits. */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Connection } from "../protocol/connection.js";
 import type { Role } from "../protocol/tracker-schemas.js";
 
@@ -5,11 +6,19 @@ import type { Role } from "../protocol/tracker-schemas.js";
 export interface SignedInIdentity {
   username: string;
   role: Role;
+  /** The device id its tickets name (`dev`): the peer's choice for users, `g…` for guests. */
+  device: string;
+  /** The generation of the device's tickets this connection was signed in with. */
+  gen: number;
+  /** The device's public key, which its tickets certify. */
+  key: string;
 }
 
 /** One client connection to the tracker. */
 export class PeerConnection {
   identity: SignedInIdentity | undefined;
+  /** Sent in the `HELLO` answer: proofs of possession on this connection sign it. */
+  readonly challenge = randomBytes(32).toString("base64url");
 
   constructor(
     readonly connection: Connection,

@@ -62,7 +62,6 @@ export class TrackerServer {
     const identity = loadOrCreateIdentity(resolved.dataDir);
     const logger = options.logger ?? createLogger({ name: "tracker" });
     const store = options.store ?? new SqliteTrackerStore(join(resolved.dataDir, TRACKER_DB_FILE));
-    const context = new TrackerContext(resolved, store, identity, new OnlineState(), logger);
     let server: Server;
     let tls: TlsIdentity;
     try {
@@ -76,6 +75,8 @@ export class TrackerServer {
       store.close();
       throw error;
     }
+    // Proofs sent to this tracker sign its certificate's fingerprint.
+    const context = new TrackerContext(resolved, store, identity, tls.fingerprint, new OnlineState(), logger);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -153,14 +154,15 @@ export class TrackerServer {
       return;
     }
     const idleMs = this.options.unauthenticatedIdleMs;
-    // Restarted by every request but PING, so heartbeats alone do not keep an anonymous link open.
+    // Restarted by every request but PING while not signed in, so heartbeats alone do not keep an
+    // anonymous link open.
     const idleTimer =
       idleMs > 0
         ? setTimeout(() => {
             if (session.signedIn) return;
             this.logger.debug(
               { remote: session.remoteAddress },
-              "closing idle connection that never signed in",
+              "closing idle connection that is not signed in",
             );
             connection.close();
           }, idleMs)
@@ -169,12 +171,11 @@ export class TrackerServer {
       socket,
       {
         onRequest: (frame) => {
-          if (idleTimer !== undefined && frame.command !== "PING") {
-            if (session.signedIn) clearTimeout(idleTimer);
-            else idleTimer.refresh();
-          }
           this.context.countRequest(frame.command);
           this.dispatcher.dispatch(session, connection, frame);
+          // While signed in the timer may run out harmlessly; after a SIGNOUT (answered by now)
+          // this re-arms it, so a signed-out connection is closed once idle like any other.
+          if (idleTimer !== undefined && frame.command !== "PING" && !session.signedIn) idleTimer.refresh();
         },
         onClose: () => {
           clearTimeout(idleTimer);
@@ -189,6 +190,7 @@ export class TrackerServer {
 
   /** A connection closed: it is no longer online, and the channels it kept alive go offline. */
   private forget(session: PeerConnection): void {
+    this.context.unsubscribeRevocations(session);
     for (const link of this.context.state.remove(session)) {
       this.context.broadcastChannel(link.name);
     }

@@ -1,10 +1,10 @@
 import { chmodSync } from "node:fs";
 import type { Database, Statement } from "better-sqlite3";
 import { nameKey } from "../protocol/names.js";
-import type { View } from "../protocol/tracker-schemas.js";
+import type { Revocation, View } from "../protocol/tracker-schemas.js";
 import { openDatabase } from "../util/sqlite.js";
 import { TRACKER_MIGRATIONS } from "./migrations.js";
-import type { AccountRecord, ChannelRecord, TrackerStore } from "./store.js";
+import type { AccountRecord, ChannelRecord, DeviceRecord, TrackerStore } from "./store.js";
 
 export const TRACKER_DB_FILE = "tracker.db";
 
@@ -25,6 +25,28 @@ function toChannel(row: ChannelRow): ChannelRecord {
   return { name: row.name, owner: row.owner, view: row.view, moderated: row.moderated === 1 };
 }
 
+interface DeviceRow {
+  device: string;
+  public_key: string | null;
+  gen: number;
+  last_seen: number;
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return { device: row.device, publicKey: row.public_key, gen: row.gen, lastSeen: row.last_seen };
+}
+
+interface RevocationRow {
+  username: string;
+  device: string;
+  min_gen: number;
+  until: number;
+}
+
+function toRevocation(row: RevocationRow): Revocation {
+  return { username: row.username, device: row.device, minGen: row.min_gen, until: row.until };
+}
+
 /** The tracker's store in one SQLite file (WAL, every commit synced, so a kill -9 loses nothing). */
 export class SqliteTrackerStore implements TrackerStore {
   private readonly db: Database;
@@ -38,6 +60,15 @@ export class SqliteTrackerStore implements TrackerStore {
     saveChannel: Statement<[string, string, string, string, number, string]>;
     deleteChannel: Statement<[string]>;
     countChannels: Statement<[], { n: number }>;
+    findDevice: Statement<[string, string], DeviceRow>;
+    saveDevice: Statement<[string, string, string | null, number, number]>;
+    touchDevice: Statement<[number, string, string]>;
+    activeDevices: Statement<[string], DeviceRow>;
+    deleteStaleDevices: Statement<[string, number]>;
+    pruneRevocations: Statement<[number]>;
+    addRevocation: Statement<[string, string, string, number, number], RevocationRow>;
+    revokedBelow: Statement<[string, string, number], { n: number | null }>;
+    liveRevocations: Statement<[], RevocationRow>;
   };
 
   constructor(file: string) {
@@ -68,6 +99,41 @@ export class SqliteTrackerStore implements TrackerStore {
       ),
       deleteChannel: db.prepare("DELETE FROM channels WHERE name_key = ?"),
       countChannels: db.prepare("SELECT count(*) AS n FROM channels"),
+      findDevice: db.prepare(
+        "SELECT device, public_key, gen, last_seen FROM devices WHERE name_key = ? AND device = ?",
+      ),
+      saveDevice: db.prepare(
+        `INSERT INTO devices (name_key, device, public_key, gen, last_seen) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (name_key, device) DO UPDATE SET
+             public_key = excluded.public_key, gen = excluded.gen, last_seen = excluded.last_seen`,
+      ),
+      touchDevice: db.prepare("UPDATE devices SET last_seen = ? WHERE name_key = ? AND device = ?"),
+      activeDevices: db.prepare(
+        `SELECT device, public_key, gen, last_seen FROM devices
+          WHERE name_key = ? AND public_key IS NOT NULL ORDER BY last_seen, device`,
+      ),
+      deleteStaleDevices: db.prepare(
+        `DELETE FROM devices
+          WHERE name_key = ? AND public_key IS NULL
+            AND NOT EXISTS (SELECT 1 FROM revocations r
+                             WHERE r.name_key = devices.name_key AND r.device = devices.device
+                               AND r.until > ?)`,
+      ),
+      pruneRevocations: db.prepare("DELETE FROM revocations WHERE until <= ?"),
+      addRevocation: db.prepare(
+        `INSERT INTO revocations (name_key, device, username, min_gen, until) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (name_key, device) DO UPDATE SET
+             username = excluded.username,
+             min_gen = max(min_gen, excluded.min_gen),
+             until = max(until, excluded.until)
+         RETURNING username, device, min_gen, until`,
+      ),
+      revokedBelow: db.prepare(
+        "SELECT max(min_gen) AS n FROM revocations WHERE name_key = ? AND device = ? AND until > ?",
+      ),
+      liveRevocations: db.prepare(
+        "SELECT username, device, min_gen, until FROM revocations ORDER BY until, name_key, device",
+      ),
     };
   }
 
@@ -121,6 +187,64 @@ export class SqliteTrackerStore implements TrackerStore {
 
   countChannels(): number {
     return this.statements.countChannels.get()?.n ?? 0;
+  }
+
+  findDevice(username: string, device: string): DeviceRecord | undefined {
+    const row = this.statements.findDevice.get(nameKey(username), device);
+    return row === undefined ? undefined : toDevice(row);
+  }
+
+  saveDevice(username: string, record: DeviceRecord): void {
+    this.statements.saveDevice.run(
+      nameKey(username),
+      record.device,
+      record.publicKey,
+      record.gen,
+      record.lastSeen,
+    );
+  }
+
+  touchDevice(username: string, device: string, lastSeen: number): void {
+    this.statements.touchDevice.run(lastSeen, nameKey(username), device);
+  }
+
+  activeDevices(username: string): DeviceRecord[] {
+    return this.statements.activeDevices.all(nameKey(username)).map(toDevice);
+  }
+
+  deleteStaleDevices(username: string, now: number): number {
+    return this.statements.deleteStaleDevices.run(nameKey(username), now).changes;
+  }
+
+  addRevocation(revocation: Revocation, now: number): Revocation {
+    return this.transaction(() => {
+      this.statements.pruneRevocations.run(now);
+      const row = this.statements.addRevocation.get(
+        nameKey(revocation.username),
+        revocation.device,
+        revocation.username,
+        revocation.minGen,
+        revocation.until,
+      );
+      if (row === undefined) throw new Error("the revocation was not stored");
+      return toRevocation(row);
+    });
+  }
+
+  revokedBelow(username: string, device: string, now: number): number {
+    return this.statements.revokedBelow.get(nameKey(username), device, now)?.n ?? 0;
+  }
+
+  liveRevocations(now: number): Revocation[] {
+    return this.transaction(() => {
+      this.statements.pruneRevocations.run(now);
+      return this.statements.liveRevocations.all().map(toRevocation);
+    });
+  }
+
+  transaction<T>(work: () => T): T {
+    // Nested calls run inside the outer transaction (better-sqlite3 uses savepoints for them).
+    return this.db.transaction(work)();
   }
 
   close(): void {

@@ -139,7 +139,8 @@ export class OnlineState {
     return this.links.size;
   }
 
-  private signOut(session: PeerConnection): void {
+  /** The connection is no longer signed in as anyone (SIGNOUT, or before it signs in as someone else). */
+  signOut(session: PeerConnection): void {
     if (session.identity === undefined) return;
     const key = nameKey(session.identity.username);
     const user = this.users.get(key);

@@ -9,13 +9,25 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /** Idle time before the kernel starts probing a link, on every socket hychat opens or accepts. */
 export const TCP_KEEPALIVE_MS = 30_000;
 
+/** A TLS session to resume, with the fingerprint of the certificate verified when it began. */
+export interface ResumableSession {
+  ticket: Buffer;
+  fingerprint: string;
+}
+
 export interface DialOptions {
   trust: ServerTrust;
   timeoutMs?: number;
   /** A TLS session from an earlier link to the same server, to resume it without a full handshake. */
-  session?: Buffer;
+  session?: ResumableSession;
   /** The server sent a session ticket: keep it for the next dial. */
-  onSession?(session: Buffer): void;
+  onSession?(session: ResumableSession): void;
+}
+
+/** A dialed link and the fingerprint of the certificate behind it (proofs of possession name it). */
+export interface DialedSocket {
+  socket: TLSSocket;
+  fingerprint: string;
 }
 
 /**
@@ -23,7 +35,7 @@ export interface DialOptions {
  * error, on a refused certificate or after the timeout, leaving no socket behind. The one place a
  * hychat link is dialed (through `ReconnectingClient`).
  */
-export function dial(address: Address, options: DialOptions): Promise<TLSSocket> {
+export function dial(address: Address, options: DialOptions): Promise<DialedSocket> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = connect({
@@ -35,7 +47,7 @@ export function dial(address: Address, options: DialOptions): Promise<TLSSocket>
       ...(isIpLiteral(address.host) ? {} : { servername: address.host }),
       // Node replaces its bundled roots with `ca`: extra CAs are added to them, not instead.
       ...(options.trust.ca === undefined ? {} : { ca: [...rootCertificates, ...options.trust.ca] }),
-      ...(options.session === undefined ? {} : { session: options.session }),
+      ...(options.session === undefined ? {} : { session: options.session.ticket }),
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
@@ -50,39 +62,44 @@ export function dial(address: Address, options: DialOptions): Promise<TLSSocket>
       socket.destroy();
       reject(error);
     };
-    let verified = false;
+    let fingerprint: string | undefined;
     let pendingSession: Buffer | undefined;
     const onConnect = () => {
       // A resumed session proves the server holds the secret of the earlier session, whose
       // certificate passed this check; TLS 1.3 sends no certificate again.
-      if (!socket.isSessionReused()) {
+      if (socket.isSessionReused() && options.session !== undefined) {
+        fingerprint = options.session.fingerprint;
+      } else {
         const certificate = socket.getPeerCertificate();
         if (certificate.raw === undefined) {
           fail(new ConnectionError("TLS_FAILED", `${addressKey(address)} presented no certificate`));
           return;
         }
+        const presented = fingerprintOf(certificate.raw);
         try {
           options.trust.check({
             address,
-            fingerprint: fingerprintOf(certificate.raw),
+            fingerprint: presented,
             caVerified: namesHost(address.host, socket.authorized, certificate),
           });
         } catch (error) {
           fail(error instanceof Error ? error : new Error(String(error)));
           return;
         }
+        fingerprint = presented;
       }
-      verified = true;
-      if (pendingSession !== undefined) options.onSession?.(pendingSession);
+      const verified = fingerprint;
+      if (pendingSession !== undefined)
+        options.onSession?.({ ticket: pendingSession, fingerprint: verified });
       clearTimeout(timer);
       socket.off("error", onError);
       // Until the caller's `Connection` listens, an error must not go unhandled; the close still comes.
       socket.once("error", () => undefined);
-      resolve(socket);
+      resolve({ socket, fingerprint: verified });
     };
     // Only sessions of a server that passed the check are kept for resuming.
     socket.on("session", (session: Buffer) => {
-      if (verified) options.onSession?.(session);
+      if (fingerprint !== undefined) options.onSession?.({ ticket: session, fingerprint });
       else pendingSession = session;
     });
     socket.once("secureConnect", onConnect);

@@ -6,7 +6,13 @@ import type { HelloReply } from "../protocol/hello-schemas.js";
 import type { Address } from "../protocol/tracker-schemas.js";
 import { type BackoffOptions, RetryLoop } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS, dial } from "./dial.js";
+import {
+  addressKey,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type DialedSocket,
+  dial,
+  type ResumableSession,
+} from "./dial.js";
 import type { ServerTrust } from "./trust.js";
 import {
   type EventOf,
@@ -89,7 +95,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
   private lastErrorText: string | undefined;
   private downSince: number | undefined;
   /** The last TLS session the server handed out, so a redial resumes instead of a full handshake. */
-  private tlsSession: Buffer | undefined;
+  private tlsSession: ResumableSession | undefined;
 
   constructor(options: ReconnectingClientOptions<Bodies, S>) {
     this.options = options;
@@ -231,10 +237,10 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
 
   private async dialOnce(): Promise<void> {
     this.dialCount += 1;
-    let socket: Duplex;
+    let dialed: { socket: Duplex; fingerprint: string };
     try {
-      socket =
-        this.options.connectLocal?.() ??
+      dialed =
+        this.localDial() ??
         (await dial(this.options.address, {
           trust: this.options.trust,
           timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -251,6 +257,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
       }
       throw error;
     }
+    const { socket } = dialed;
     if (this.closed) {
       socket.destroy();
       return;
@@ -263,7 +270,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
       },
       { requestTimeoutMs: this.requestTimeoutMs, ...this.options.connection },
     );
-    const link = new TypedConnection<Bodies, S>(connection, this.options.spec);
+    const link = new TypedConnection<Bodies, S>(connection, this.options.spec, dialed.fingerprint);
     this.attempt = connection;
     try {
       await this.hello(link);
@@ -286,7 +293,17 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
     this.options.onUp?.(link);
   }
 
-  /** Checks the version the other side speaks; one from before `HELLO` existed speaks version 1. */
+  /** A stream to a server in this process, which is the one the trust pins. */
+  private localDial(): (Pick<DialedSocket, "fingerprint"> & { socket: Duplex }) | undefined {
+    const socket = this.options.connectLocal?.();
+    if (socket === undefined) return undefined;
+    return { socket, fingerprint: this.options.trust.fingerprint ?? "" };
+  }
+
+  /**
+   * Checks the version the other side speaks (one from before `HELLO` existed speaks version 1)
+   * and keeps the connection's challenge.
+   */
   private async hello(link: TypedConnection<Bodies, S>): Promise<void> {
     let reply: HelloReply;
     try {
@@ -299,6 +316,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
         reply = { version: 1, server: this.options.server };
       else throw error;
     }
+
     if (reply.version !== PROTOCOL_VERSION) {
       throw wireError(
         "UNSUPPORTED_VERSION",
@@ -311,6 +329,10 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
         `${addressKey(this.options.address)} is a ${reply.server}, not a ${this.options.server}`,
       );
     }
+    if (reply.challenge === undefined) {
+      throw new ConnectionError("BAD_REPLY", `${this.label} sent no challenge with HELLO`);
+    }
+    link.challenge = reply.challenge;
   }
 
   private route(event: string, body: unknown): void {

@@ -19,6 +19,8 @@ export interface ServerTrust {
   check(presented: PresentedCertificate): void;
   /** Extra CA certificates (PEM) trusted for `caVerified`, beside the system's. */
   readonly ca?: string[];
+  /** The one fingerprint accepted, when the trust pins one (a link in the same process names it). */
+  readonly fingerprint?: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export function pinnedTrust(
   what: string,
 ): ServerTrust {
   return {
+    fingerprint: expected,
     check(presented) {
       if (presented.fingerprint !== expected) {
         throw new ConnectionError(

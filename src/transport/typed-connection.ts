@@ -22,9 +22,14 @@ export type EventOf<S extends LinkSpec<Record<string, unknown>>> = {
  * user's machine), so an answer that does not fit is an error (`BAD_REPLY`), never a cast.
  */
 export class TypedConnection<Bodies extends Record<string, unknown>, S extends LinkSpec<Bodies>> {
+  /** The `HELLO` challenge of this connection, which proofs of possession on it sign. */
+  challenge = "";
+
   constructor(
     readonly connection: Connection,
     private readonly spec: S,
+    /** The fingerprint of the server's certificate (proofs of possession name it). */
+    readonly serverFingerprint: string,
   ) {}
 
   async request<C extends keyof Bodies & string>(

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { signTicket, verifyTicket } from "../../src/auth/tickets.js";
 
@@ -34,7 +35,17 @@ test("auth - loadOrCreateIdentity reloads the same key and issuer", () => {
   assert.equal(second.issuer, first.issuer);
   assert.ok(second.publicKey.equals(first.publicKey));
   const ticket = signTicket(
-    { v: 1, sub: "alice", role: "user", iat: 1, exp: 2 ** 40, iss: first.issuer },
+    {
+      v: 2,
+      sub: "alice",
+      role: "user",
+      key: DeviceKey.generate().publicKey,
+      dev: "laptop",
+      gen: 1,
+      iat: 1,
+      exp: 2 ** 40,
+      iss: first.issuer,
+    },
     first.privateKey,
   );
   assert.equal(verifyTicket(ticket, second.publicKey, second.issuer).sub, "alice");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { test } from "node:test";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import {
   DEFAULT_TICKET_TTL_S,
   nowSeconds,
@@ -15,12 +16,16 @@ import { HychatError, UnauthorizedError } from "../../src/protocol/errors.js";
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const ISSUER = "hychat-tracker-test";
 const NOW = 1_800_000_000;
+const DEVICE_KEY = DeviceKey.generate().publicKey;
 
 function payload(overrides: Partial<TicketPayload> = {}): TicketPayload {
   return {
-    v: 1,
+    v: 2,
     sub: "alice",
     role: "user",
+    key: DEVICE_KEY,
+    dev: "laptop",
+    gen: 1,
     iat: NOW,
     exp: NOW + DEFAULT_TICKET_TTL_S,
     iss: ISSUER,
@@ -78,6 +83,9 @@ test("auth - a tampered payload is refused", () => {
     payload({ sub: "mallory" }),
     payload({ role: "guest" }),
     payload({ exp: NOW + 10 * DEFAULT_TICKET_TTL_S }),
+    payload({ key: DeviceKey.generate().publicKey }),
+    payload({ gen: 2 }),
+    payload({ dev: "phone" }),
   ]) {
     assert.match(badTicket(`${reencode(changed)}.${signature}`), /signature/);
   }
@@ -157,7 +165,14 @@ test("auth - a ticket is refused when any character is outside base64url, even o
 
 test("auth - a properly signed payload of the wrong shape is refused", () => {
   for (const shape of [
-    { ...payload(), v: 2 },
+    { ...payload(), v: 1 },
+    { ...payload(), v: 3 },
+    { ...payload(), key: "not-a-key" },
+    { ...payload(), key: undefined },
+    { ...payload(), dev: "has space" },
+    { ...payload(), dev: "" },
+    { ...payload(), gen: 0 },
+    { ...payload(), gen: 1.5 },
     { ...payload(), role: "admin" },
     { ...payload(), sub: "" },
     { ...payload(), exp: "tomorrow" },

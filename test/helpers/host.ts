@@ -17,7 +17,7 @@ import {
 export const TEST_BACKOFF = { initialMs: 20, maxMs: 200 };
 
 export interface TestHostOptions
-  extends Partial<Omit<ChannelHostOptions, "owner" | "getTicket" | "tracker">> {
+  extends Partial<Omit<ChannelHostOptions, "owner" | "getCredentials" | "tracker">> {
   /** A tracker to register with; without it one is started (and closed with the host). */
   tracker?: TestTracker;
   /** The owning user, signed in on the tracker (default "owner"). */
@@ -47,14 +47,14 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
   let owner: SignedInClient | undefined;
   try {
     owner = await connectUser(tracker.address, ownerName);
-    const ticket = owner.ticket;
+    const { ticket, key } = owner;
     const host = await ChannelHost.start({
       logger: silentLogger,
       backoff: TEST_BACKOFF,
       ...hostOptions,
       dataDir,
       owner: owner.username,
-      getTicket: () => ticket,
+      getCredentials: () => ({ ticket, key }),
       tracker: tracker.address,
       trackerTrust: trustTestTracker(tracker),
     });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import type { PasswordHashOptions } from "../../src/auth/password.js";
 import { type TrackerOptions, TrackerServer } from "../../src/tracker/server.js";
 import { pinnedTrust, type ServerTrust } from "../../src/transport/trust.js";
@@ -64,6 +65,15 @@ export interface SignedInClient {
   client: TestClient;
   username: string;
   ticket: string;
+  /** The device key the ticket certifies (also registered: `keyOfTicket(ticket)`). */
+  key: DeviceKey;
+}
+
+export interface ConnectUserOptions {
+  /** The device id to sign in from (default `test-device-<username lowercased>`). */
+  device?: string;
+  /** The device key (default a fresh one). */
+  key?: DeviceKey;
 }
 
 /** Connects and signs in as `username`, creating the account first when it does not exist yet. */
@@ -71,13 +81,19 @@ export async function connectUser(
   address: NetAddress,
   username: string,
   password: string = TEST_PASSWORD,
+  options: ConnectUserOptions = {},
 ): Promise<SignedInClient> {
   const client = await TestClient.connect(address);
   try {
     const signup = await client.request("SIGNUP", { username, password }).catch((error: unknown) => error);
     if (signup instanceof Error && (signup as { code?: string }).code !== "USERNAME_TAKEN") throw signup;
-    const reply = await client.request("SIGNIN", { username, password });
-    return { client, username: reply.username as string, ticket: reply.ticket as string };
+    const key = options.key ?? DeviceKey.generate();
+    const reply = await client.request(
+      "SIGNIN",
+      { username, password, ...(options.device === undefined ? {} : { device: options.device }) },
+      { key },
+    );
+    return { client, username: reply.username as string, ticket: reply.ticket as string, key };
   } catch (error) {
     await client.close();
     throw error;
@@ -85,11 +101,16 @@ export async function connectUser(
 }
 
 /** Connects and enters as a guest (`guest-NAME`, or a name the tracker picks). */
-export async function connectGuest(address: NetAddress, name?: string): Promise<SignedInClient> {
+export async function connectGuest(
+  address: NetAddress,
+  name?: string,
+  options: { key?: DeviceKey } = {},
+): Promise<SignedInClient> {
   const client = await TestClient.connect(address);
   try {
-    const reply = await client.request("GUEST", name === undefined ? {} : { username: name });
-    return { client, username: reply.username as string, ticket: reply.ticket as string };
+    const key = options.key ?? DeviceKey.generate();
+    const reply = await client.request("GUEST", name === undefined ? {} : { username: name }, { key });
+    return { client, username: reply.username as string, ticket: reply.ticket as string, key };
   } catch (error) {
     await client.close();
     throw error;

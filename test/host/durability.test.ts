@@ -51,6 +51,7 @@ test("durability - every acknowledged message survives kill -9 of the host, once
     HYCHAT_HOST_DATA_DIR: dataDir,
     HYCHAT_HOST_OWNER: owner.username,
     HYCHAT_HOST_TICKET: owner.ticket,
+    HYCHAT_HOST_KEY: owner.key.toPem(),
     HYCHAT_HOST_TRACKER: `${tracker.address.host}:${tracker.address.port}`,
     HYCHAT_HOST_TRACKER_FINGERPRINT: tracker.tracker.fingerprint,
     HYCHAT_HOST_CHANNEL: "durable",

@@ -171,13 +171,13 @@ test("restart - with the tracker down, a restarted host still checks tickets wit
   await alice.client.close();
   await tracker.close();
 
-  const ownerTicket = first.owner.ticket;
+  const ownerCredentials = { ticket: first.owner.ticket, key: first.owner.key };
   const trackerTrust = trustTestTracker(tracker);
   const watcher = changeWatcher();
   const host = await ChannelHost.start({
     dataDir,
     owner: "owner",
-    getTicket: () => ownerTicket,
+    getCredentials: () => ownerCredentials,
     tracker: { host: "127.0.0.1", port },
     trackerTrust,
     backoff: TEST_BACKOFF,

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { nowSeconds, publicKeyFromBase64, signTicket, verifyTicket } from "../../src/auth/tickets.js";
 import type { HychatError } from "../../src/protocol/errors.js";
-import { TestClient } from "../helpers/client.js";
+import { keyOfTicket, registerTicketKey, TestClient } from "../helpers/client.js";
 import {
   connectGuest,
   connectUser,
@@ -75,6 +76,10 @@ describe("tracker accounts", () => {
     );
     assert.equal(payload.sub, "Alice");
     assert.equal(payload.role, "user");
+    // The ticket certifies the key that signed the proof, on the device the SIGNIN named.
+    assert.equal(payload.key, keyOfTicket(reply.ticket as string)?.publicKey);
+    assert.equal(payload.dev, "test-device-alice");
+    assert.ok(Number.isInteger(payload.gen) && payload.gen >= 1);
     assert.equal(payload.iss, tracker.tracker.issuer);
     assert.equal(payload.exp - payload.iat, 3600);
     assert.equal(reply.expiresAt, new Date(payload.exp * 1000).toISOString());
@@ -108,6 +113,9 @@ describe("tracker accounts", () => {
     const payload = decodePayload(ticket);
     assert.equal(payload.sub, "guest-bob");
     assert.equal(payload.role, "guest");
+    assert.equal(payload.key, keyOfTicket(ticket)?.publicKey);
+    assert.match(payload.dev as string, /^g[0-9a-f]{16}$/);
+    assert.equal(payload.gen, 1);
     const online = await guest.request("ONLINE");
     assert.ok((online.users as { username: string }[]).some((user) => user.username === "guest-bob"));
   });
@@ -220,10 +228,22 @@ describe("tracker accounts", () => {
     // Signed with this tracker's own key, so only the expiry is wrong.
     const identity = loadOrCreateIdentity(tracker.dataDir);
     const now = nowSeconds();
+    const key = DeviceKey.generate();
     const expired = signTicket(
-      { v: 1, sub: "guest-old", role: "guest", iat: now - 100, exp: now - 10, iss: identity.issuer },
+      {
+        v: 2,
+        sub: "guest-old",
+        role: "guest",
+        key: key.publicKey,
+        dev: "gexpired",
+        gen: 1,
+        iat: now - 100,
+        exp: now - 10,
+        iss: identity.issuer,
+      },
       identity.privateKey,
     );
+    registerTicketKey(expired, key);
     const error = await client.requestError("RESUME", { ticket: expired });
     assert.equal(error.code, "BAD_TICKET");
     assert.match(error.message, /expired/);
@@ -232,10 +252,23 @@ describe("tracker accounts", () => {
   test("tracker - RESUME refuses a user ticket whose account does not exist with BAD_TICKET", async () => {
     const identity = loadOrCreateIdentity(tracker.dataDir);
     const now = nowSeconds();
+    const key = DeviceKey.generate();
     const orphan = signTicket(
-      { v: 1, sub: "ghost", role: "user", iat: now, exp: now + 60, iss: identity.issuer },
+      {
+        v: 2,
+        sub: "ghost",
+        role: "user",
+        key: key.publicKey,
+        dev: "laptop",
+        gen: 1,
+        iat: now,
+        exp: now + 60,
+        iss: identity.issuer,
+      },
       identity.privateKey,
     );
+    // With the right key's proof, so the account is what is refused.
+    registerTicketKey(orphan, key);
     assert.equal((await client.requestError("RESUME", { ticket: orphan })).code, "BAD_TICKET");
   });
 });

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { pino } from "pino";
+import { proofBytes } from "../../src/auth/canonical.js";
+import { PROTOCOL_VERSION } from "../../src/protocol/frames.js";
+import { CHALLENGE_PATTERN } from "../../src/protocol/names.js";
 import { TrackerServer } from "../../src/tracker/server.js";
 import { SqliteTrackerStore, TRACKER_DB_FILE } from "../../src/tracker/sqlite-store.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -102,15 +105,23 @@ describe("tracker connections", () => {
     const raw = await RawSocket.connect(tracker.address);
     const other = await RawSocket.connect(tracker.address);
     try {
-      await raw.request("h1", "HELLO", { version: 2 });
-      assert.deepEqual((await raw.response("h1")).body, { version: 2, server: "tracker" });
-      await other.request("h2", "HELLO", { version: 1 });
+      await raw.request("h1", "HELLO", { version: PROTOCOL_VERSION });
+      const { challenge, ...hello } = (await raw.response("h1")).body as { challenge: string };
+      assert.deepEqual(hello, { version: PROTOCOL_VERSION, server: "tracker" });
+      assert.match(challenge, CHALLENGE_PATTERN);
+      // Each connection has its own challenge, the same for every HELLO on it.
+      await raw.request("h1b", "HELLO", { version: PROTOCOL_VERSION });
+      assert.equal(((await raw.response("h1b")).body as { challenge: string }).challenge, challenge);
+      const third = await TestClient.connect(tracker.address);
+      assert.notEqual(await third.challenge(), challenge);
+      await third.close();
+      await other.request("h2", "HELLO", { version: PROTOCOL_VERSION - 1 });
       const refused = await other.response("h2");
       assert.equal(refused.status, "REQUEST_ERROR");
       const body = refused.body as { code: string; supported: number[]; message: string };
       assert.equal(body.code, "UNSUPPORTED_VERSION");
-      assert.deepEqual(body.supported, [2]);
-      assert.match(body.message, /version 2, not 1/);
+      assert.deepEqual(body.supported, [PROTOCOL_VERSION]);
+      assert.match(body.message, new RegExp(`version ${PROTOCOL_VERSION}, not ${PROTOCOL_VERSION - 1}`));
       await other.waitForClose();
     } finally {
       await raw.destroy();
@@ -126,8 +137,13 @@ describe("tracker connections", () => {
     const raw = await RawSocket.connect(tracker.address);
     try {
       await owner.client.request("HOST", { fingerprint: TEST_FINGERPRINT, channel: "nap", port: 4000 });
-      await raw.request("r1", "RESUME", { ticket: owner.ticket });
-      await raw.response("r1");
+      await raw.request("h1", "HELLO", { version: PROTOCOL_VERSION });
+      const { challenge } = (await raw.response("h1")).body as { challenge: string };
+      const proof = owner.key.sign(
+        proofBytes({ purpose: "RESUME", fingerprint: tracker.tracker.fingerprint, challenge }),
+      );
+      await raw.request("r1", "RESUME", { ticket: owner.ticket, proof });
+      assert.equal((await raw.response("r1")).status, "OK");
       await raw.request("r2", "HOST", { fingerprint: TEST_FINGERPRINT, channel: "nap2", port: 4001 });
       await raw.response("r2");
       // `raw` reads but never answers: the tracker's PINGs go unanswered.

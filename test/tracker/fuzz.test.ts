@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { trackerBodySchemas } from "../../src/protocol/tracker-schemas.js";
 import { TestClient } from "../helpers/client.js";
 import {
@@ -14,6 +15,7 @@ import {
 import { startTestTracker, type TestTracker } from "../helpers/tracker.js";
 
 const RUNS = 5;
+const FUZZ_KEY = DeviceKey.generate().publicKey;
 const FRAMES_PER_RUN = 2_000;
 
 /** Bodies that get past validation now and then, so the handlers themselves are exercised. */
@@ -24,6 +26,18 @@ const plausibleBody = fc.oneof(
   }),
   fc.record({ username: shortName }, { requiredKeys: [] }),
   fc.record({ ticket: fc.oneof(fc.string({ minLength: 1, maxLength: 200 }), fc.constant("a.b")) }),
+  // Well-formed keys and proofs that prove nothing: the proof checks themselves are exercised.
+  fc.record(
+    {
+      username: fc.oneof(shortName, fc.constant("guest-x")),
+      password: fc.string({ maxLength: 12 }),
+      device: fc.oneof(shortName, fc.constant("d".repeat(64))),
+      publicKey: fc.oneof(fc.constant(FUZZ_KEY), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)),
+      proof: fc.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+      ticket: fc.oneof(fc.string({ minLength: 1, maxLength: 200 }), fc.constant("a.b")),
+    },
+    { requiredKeys: ["proof"] },
+  ),
   fc.record(
     {
       channel: shortName,
@@ -53,6 +67,9 @@ const line = inputLine({
     "moderated",
     "count",
     "invisible",
+    "device",
+    "publicKey",
+    "proof",
     "__proto__",
     "constructor",
   ],

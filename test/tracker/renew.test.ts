@@ -3,14 +3,30 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { nowSeconds, publicKeyFromBase64, signTicket, verifyTicket } from "../../src/auth/tickets.js";
 import { SqliteTrackerStore, TRACKER_DB_FILE } from "../../src/tracker/sqlite-store.js";
 import type { TrackerStore } from "../../src/tracker/store.js";
-import { TestClient } from "../helpers/client.js";
-import { connectGuest, connectUser, startTestTracker, type TestTracker } from "../helpers/tracker.js";
+import { registerTicketKey, TestClient } from "../helpers/client.js";
+import {
+  connectGuest,
+  connectUser,
+  type SignedInClient,
+  startTestTracker,
+  type TestTracker,
+} from "../helpers/tracker.js";
 
 const TTL_S = 3600;
+
+/** The device id and generation a ticket names. */
+function devicePart(ticket: string): { dev: string; gen: number } {
+  const payload = JSON.parse(Buffer.from(ticket.split(".")[0] ?? "", "base64url").toString("utf8")) as {
+    dev: string;
+    gen: number;
+  };
+  return { dev: payload.dev, gen: payload.gen };
+}
 
 describe("tracker ticket renewal", () => {
   let tracker: TestTracker;
@@ -30,15 +46,25 @@ describe("tracker ticket renewal", () => {
     return client;
   }
 
-  /** A ticket signed with the tracker's own key, issued long ago and expiring soon. */
-  function agedTicket(sub: string, role: "user" | "guest"): { ticket: string; exp: number } {
+  /**
+   * A ticket signed with the tracker's own key, issued long ago and expiring soon, for the device
+   * (key, id and generation) of `holder`'s ticket; a guest without `holder` gets a new device.
+   */
+  function agedTicket(
+    sub: string,
+    role: "user" | "guest",
+    holder?: SignedInClient,
+  ): { ticket: string; exp: number } {
     const identity = loadOrCreateIdentity(tracker.dataDir);
     const now = nowSeconds();
     const exp = now + 60;
+    const key = holder?.key ?? DeviceKey.generate();
+    const device = holder === undefined ? { dev: "gaged", gen: 1 } : devicePart(holder.ticket);
     const ticket = signTicket(
-      { v: 1, sub, role, iat: now - 1000, exp, iss: identity.issuer },
+      { v: 2, sub, role, key: key.publicKey, ...device, iat: now - 1000, exp, iss: identity.issuer },
       identity.privateKey,
     );
+    registerTicketKey(ticket, key);
     return { ticket, exp };
   }
 
@@ -48,9 +74,9 @@ describe("tracker ticket renewal", () => {
   }
 
   test("tracker - RESUME answers a fresh, verifiable ticket for the same identity with a later exp", async () => {
-    const { client: owner } = await connectUser(tracker.address, "Renata");
-    open.push(owner);
-    const aged = agedTicket("Renata", "user");
+    const owner = await connectUser(tracker.address, "Renata");
+    open.push(owner.client);
+    const aged = agedTicket("Renata", "user", owner);
     const fresh = await connect();
     const reply = await fresh.request("RESUME", { ticket: aged.ticket });
     assert.equal(reply.username, "Renata");
@@ -58,6 +84,9 @@ describe("tracker ticket renewal", () => {
     const payload = await verify(fresh, reply.ticket as string);
     assert.equal(payload.sub, "Renata");
     assert.equal(payload.role, "user");
+    // Same device: same key, id and generation.
+    assert.equal(payload.key, owner.key.publicKey);
+    assert.deepEqual({ dev: payload.dev, gen: payload.gen }, devicePart(owner.ticket));
     assert.ok(payload.exp > aged.exp, "the fresh ticket outlives the one resumed");
     assert.equal(payload.exp - payload.iat, TTL_S);
     assert.equal(reply.expiresAt, new Date(payload.exp * 1000).toISOString());
@@ -76,7 +105,9 @@ describe("tracker ticket renewal", () => {
   });
 
   test("tracker - RENEW gives a signed-in user a fresh ticket", async () => {
-    const aged = agedTicket("Renata", "user");
+    const owner = await connectUser(tracker.address, "Renata");
+    open.push(owner.client);
+    const aged = agedTicket("Renata", "user", owner);
     const client = await connect();
     await client.request("RESUME", { ticket: aged.ticket });
     const reply = await client.request("RENEW", {});

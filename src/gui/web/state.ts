@@ -186,6 +186,9 @@ function deliver(state: AppState, channel: string, msgId: string, seq: number): 
       text: entry.text,
       ts: new Date().toISOString(),
       sentAt: entry.sentAt,
+      // This user's own copy, from its own outbox: nothing from a host to check.
+      sig: null,
+      cert: null,
     };
     return { ...joined, messages: mergeMessages(joined.messages, [message]) };
   });

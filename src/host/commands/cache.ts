@@ -15,8 +15,10 @@ export function cacheCommand(context: HostContext) {
       const channel = joinedChannel(context, session, body.channel);
       const identity = identityOf(session);
       checkMaySend(channel, identity);
-      for (const [index, message] of body.messages.entries())
+      for (const [index, message] of body.messages.entries()) {
         checkText(message.text, `messages.${index}.text`);
+        context.verifier.checkCertificate(message.cert, identity.username, message.sentAt);
+      }
       checkRate(context, channel, identity);
       const results = await context.batcher.enqueue(
         channel,
@@ -26,7 +28,9 @@ export function cacheCommand(context: HostContext) {
           from: identity.username,
           msgId: message.msgId,
           text: message.text,
-          sentAt: message.sentAt ?? null,
+          sentAt: message.sentAt,
+          sig: message.sig,
+          cert: message.cert,
         })),
       );
       return {

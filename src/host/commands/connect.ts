@@ -7,16 +7,21 @@ import type { MemberConnection } from "../member-connection.js";
 import { joinChannel, setInvisible } from "../membership.js";
 
 /**
- * `CONNECT`: join a channel with a ticket. The first verified ticket fixes the connection's
- * identity; a later one must name the same user. Repeating it on a joined channel answers as the
+ * `CONNECT`: join a channel with a ticket and the proof that the caller holds its key. The first
+ * verified ticket fixes the connection's identity; a later one must name the same user. Repeating it on a joined channel answers as the
  * first time and changes nothing else.
  */
 export function connectCommand(context: HostContext) {
   return command<MemberConnection, typeof hostBodySchemas.CONNECT>({
     schema: hostBodySchemas.CONNECT,
     handle({ session }, body): HostOkBodies["CONNECT"] {
-      const ticket = context.verifier.verify(body.ticket);
-      const identity = { username: ticket.sub, role: ticket.role };
+      const ticket = context.verifier.verifyConnect({
+        ticket: body.ticket,
+        proof: body.proof,
+        challenge: session.challenge,
+        channel: body.channel,
+      });
+      const identity = { username: ticket.sub, role: ticket.role, device: ticket.dev, gen: ticket.gen };
       if (
         session.identity !== undefined &&
         nameKey(session.identity.username) !== nameKey(identity.username)

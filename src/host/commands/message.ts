@@ -13,6 +13,7 @@ export function messageCommand(context: HostContext) {
       const identity = identityOf(session);
       checkMaySend(channel, identity);
       checkText(body.text);
+      context.verifier.checkCertificate(body.cert, identity.username, body.sentAt);
       checkRate(context, channel, identity);
       const [result] = await context.batcher.enqueue(channel, session, [
         {
@@ -20,7 +21,9 @@ export function messageCommand(context: HostContext) {
           from: identity.username,
           msgId: body.msgId,
           text: body.text,
-          sentAt: body.sentAt ?? null,
+          sentAt: body.sentAt,
+          sig: body.sig,
+          cert: body.cert,
         },
       ]);
       if (result === undefined) throw new Error("the batcher returned no result");

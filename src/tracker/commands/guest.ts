@@ -4,6 +4,7 @@ import { wireError } from "../../protocol/errors.js";
 import { GUEST_PREFIX, isGuestName, USERNAME_PATTERN } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
+import { checkTrackerProof } from "../devices.js";
 import type { PeerConnection } from "../peer-connection.js";
 
 /** Random names tried before giving up: short ones first, then long ones that practically never collide. */
@@ -28,11 +29,16 @@ function freeGuestName(tracker: TrackerContext, session: PeerConnection): string
   throw wireError("USERNAME_TAKEN", "no free guest name was found; ask for one by name");
 }
 
-/** GUEST: signs the connection in as a guest, under the name asked for or one the tracker picks. */
+/**
+ * GUEST: signs the connection in as a guest, under the name asked for or one the tracker picks.
+ * The ticket certifies the key that signed the proof, on a device id the tracker picks; guests
+ * have no device rows, only revocations once they sign out.
+ */
 export function guestCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.GUEST>({
     schema: trackerBodySchemas.GUEST,
-    handle({ session }, { username }): TrackerOkBodies["GUEST"] {
+    handle({ session }, { username, publicKey, proof }): TrackerOkBodies["GUEST"] {
+      checkTrackerProof(tracker, session, "GUEST", publicKey, proof);
       const wait = tracker.guestsPerAddress.take(session.remoteAddress);
       if (wait > 0) {
         throw wireError("RATE_LIMITED", "too many guests from this address; try again shortly", {
@@ -43,8 +49,13 @@ export function guestCommand(tracker: TrackerContext) {
       if (tracker.state.isOnlineElsewhere(name, session)) {
         throw wireError("USERNAME_TAKEN", `the guest name ${name} is in use`);
       }
-      const { ticket, expiresAt } = tracker.issueTicket(name, "guest");
-      tracker.state.signIn(session, { username: name, role: "guest" }, false);
+      const device = `g${randomBytes(8).toString("hex")}`;
+      const { ticket, expiresAt } = tracker.issueTicket(name, "guest", {
+        key: publicKey,
+        dev: device,
+        gen: 1,
+      });
+      tracker.state.signIn(session, { username: name, role: "guest", device, gen: 1, key: publicKey }, false);
       return { username: name, role: "guest", ticket, expiresAt };
     },
   });

@@ -3,17 +3,21 @@ import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
+import { checkTrackerProof, requireCurrentDevice } from "../devices.js";
 import type { PeerConnection } from "../peer-connection.js";
 
 /**
- * RESUME: signs the connection in as the holder of a ticket this tracker signed, and hands out a
- * fresh ticket for the same identity, so a peer that reconnects now and then never sees its expire.
+ * RESUME: signs the connection in as the holder of a ticket this tracker signed, who proves it by
+ * signing this connection's challenge with the ticket's key, and hands out a fresh ticket for the
+ * same identity and device, so a peer that reconnects now and then never sees its expire. A user's
+ * ticket must be of the device's current generation and key (else it was revoked).
  */
 export function resumeCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.RESUME>({
     schema: trackerBodySchemas.RESUME,
-    handle({ session }, { ticket }): TrackerOkBodies["RESUME"] {
+    handle({ session }, { ticket, proof }): TrackerOkBodies["RESUME"] {
       const payload = verifyTicket(ticket, tracker.identity.publicKey, tracker.identity.issuer);
+      checkTrackerProof(tracker, session, "RESUME", payload.key, proof);
       let username = payload.sub;
       let invisible = false;
       if (payload.role === "user") {
@@ -22,8 +26,20 @@ export function resumeCommand(tracker: TrackerContext) {
         username = account.username;
         invisible = account.invisible;
       }
-      tracker.state.signIn(session, { username, role: payload.role }, invisible);
-      const { ticket: fresh, expiresAt } = tracker.issueTicket(username, payload.role);
+      const identity = {
+        username,
+        role: payload.role,
+        device: payload.dev,
+        gen: payload.gen,
+        key: payload.key,
+      };
+      requireCurrentDevice(tracker, identity);
+      tracker.state.signIn(session, identity, invisible);
+      const { ticket: fresh, expiresAt } = tracker.issueTicket(username, payload.role, {
+        key: payload.key,
+        dev: payload.dev,
+        gen: payload.gen,
+      });
       return { username, role: payload.role, ticket: fresh, expiresAt };
     },
   });

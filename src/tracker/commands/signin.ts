@@ -4,6 +4,7 @@ import { wireError } from "../../protocol/errors.js";
 import { nameKey } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
+import { bindDevice, checkTrackerProof } from "../devices.js";
 import type { PeerConnection } from "../peer-connection.js";
 
 function rateLimited(retryAfterMs: number) {
@@ -15,13 +16,19 @@ function rateLimited(retryAfterMs: number) {
 }
 
 /**
- * SIGNIN: checks a password and signs the connection in as that user. An unknown name and a wrong
- * password get the same answer, after the same work, so names cannot be probed.
+ * SIGNIN: checks the device's proof of possession and the password, binds the device to its key
+ * (its older tickets are revoked) and signs the connection in as that user. An unknown name and a
+ * wrong password get the same answer, after the same work, so names cannot be probed. A bad proof
+ * is refused before any password work and does not count as a failed sign-in.
  */
 export function signinCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.SIGNIN>({
     schema: trackerBodySchemas.SIGNIN,
-    handle({ session }, { username, password }): Promise<TrackerOkBodies["SIGNIN"]> {
+    handle(
+      { session },
+      { username, password, device, publicKey, proof },
+    ): Promise<TrackerOkBodies["SIGNIN"]> {
+      checkTrackerProof(tracker, session, "SIGNIN", publicKey, proof);
       const userKey = nameKey(username);
       const address = session.remoteAddress;
       const userWait = tracker.signinFailuresPerUser.reserve(userKey);
@@ -41,8 +48,17 @@ export function signinCommand(tracker: TrackerContext) {
             failed = true;
             throw wireError("BAD_CREDENTIALS", "unknown username or wrong password");
           }
-          const { ticket, expiresAt } = tracker.issueTicket(account.username, "user");
-          tracker.state.signIn(session, { username: account.username, role: "user" }, account.invisible);
+          const gen = bindDevice(tracker, account.username, device, publicKey);
+          const { ticket, expiresAt } = tracker.issueTicket(account.username, "user", {
+            key: publicKey,
+            dev: device,
+            gen,
+          });
+          tracker.state.signIn(
+            session,
+            { username: account.username, role: "user", device, gen, key: publicKey },
+            account.invisible,
+          );
           return {
             username: account.username,
             role: "user" as const,
