@@ -17,6 +17,7 @@ interface TrackerFlags {
   trackerPort?: number;
   dataDir: string;
   ticketTtl: number;
+  maxDevices: number;
   passwordCost: number;
   heartbeatInterval?: number;
   tlsCert?: string;
@@ -36,6 +37,12 @@ function positiveSeconds(value: string): number {
   if (!/^\d+$/.test(value) || seconds < 1)
     throw new InvalidArgumentError("must be a whole number of seconds, at least 1");
   return seconds;
+}
+
+function deviceCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count > 10_000) throw new InvalidArgumentError("must be from 0 (no limit) to 10000");
+  return count;
 }
 
 function passwordCost(value: string): number {
@@ -59,6 +66,12 @@ export function trackerCommand(): Command {
       defaultTrackerDataDir(),
     )
     .option("--ticket-ttl <seconds>", "lifetime of signed tickets", positiveSeconds, DEFAULT_TICKET_TTL_S)
+    .option(
+      "--max-devices <n>",
+      "devices signed in at once per account; one more revokes the least recently used (0: no limit)",
+      deviceCount,
+      DEFAULT_TRACKER_OPTIONS.maxDevicesPerAccount,
+    )
     .option(
       "--password-cost <log2N>",
       "scrypt cost of new password hashes as log2(N); lower it only for tests",
@@ -93,6 +106,7 @@ export function trackerCommand(): Command {
           host,
           port,
           ticketTtlS: flags.ticketTtl,
+          maxDevicesPerAccount: flags.maxDevices,
           passwordHash: { ...DEFAULT_PASSWORD_HASH, logN: flags.passwordCost },
           ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
           ...(flags.tlsCert === undefined ? {} : { tlsCert: flags.tlsCert }),
