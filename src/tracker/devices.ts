@@ -93,7 +93,11 @@ export function requireCurrentDevice(tracker: TrackerContext, claim: DeviceClaim
     if (row === undefined || row.gen !== claim.gen || row.publicKey !== claim.key) {
       throw wireError("BAD_TICKET", REVOKED_MESSAGE);
     }
-    store.touchDevice(claim.username, claim.device, tracker.deviceUseTime());
+    // Least recently used only needs to be roughly right: at most one synced write per device an hour,
+    // so a tracker restart that every peer resumes after does not cost one fsync per peer.
+    if (Date.now() - row.lastSeen >= tracker.options.deviceTouchIntervalMs) {
+      store.touchDevice(claim.username, claim.device, tracker.deviceUseTime());
+    }
   } else if (store.revokedBelow(claim.username, claim.device, nowSeconds()) > claim.gen) {
     throw wireError("BAD_TICKET", REVOKED_MESSAGE);
   }

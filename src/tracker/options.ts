@@ -45,6 +45,11 @@ export interface TrackerOptions {
    */
   maxDevicesPerAccount?: number;
   /**
+   * Least time between two records of a device's use (for least recently used; default 1 h): each is
+   * a synced write, and a tracker restart brings a RESUME from every peer.
+   */
+  deviceTouchIntervalMs?: number;
+  /**
    * A certificate (PEM, with its chain) and key issued for the tracker's host name, say by a CA.
    * Default: a key and self-signed certificate the tracker creates in `dataDir` on first start.
    */
@@ -75,6 +80,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<ResolvedTrackerOptions, "dataDir" | "
   guestsPerSecondPerAddress: 100,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxDevicesPerAccount: 32,
+  deviceTouchIntervalMs: 60 * 60 * 1000,
 };
 
 /** Window of the failed-SIGNIN limits. */

@@ -242,7 +242,7 @@ describe("tracker sign-out and idle connections", () => {
 
 describe("tracker device limit", () => {
   test("tracker - a device past maxDevicesPerAccount signs the least recently used one out", async () => {
-    const tracker = await startTestTracker({ maxDevicesPerAccount: 2 });
+    const tracker = await startTestTracker({ maxDevicesPerAccount: 2, deviceTouchIntervalMs: 0 });
     const open: TestClient[] = [];
     try {
       const watcher = await subscriber(tracker.address);

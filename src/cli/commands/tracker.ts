@@ -41,7 +41,8 @@ function positiveSeconds(value: string): number {
 
 function deviceCount(value: string): number {
   const count = Number(value);
-  if (!/^\d+$/.test(value) || count > 10_000) throw new InvalidArgumentError("must be from 0 (no limit) to 10000");
+  if (!/^\d+$/.test(value) || count > 10_000)
+    throw new InvalidArgumentError("must be from 0 (no limit) to 10000");
   return count;
 }
 
