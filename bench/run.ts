@@ -27,6 +27,7 @@ import { lowLatencyScenario } from "./scenarios/low-latency.js";
 import { memoryScenario } from "./scenarios/memory.js";
 import { outboxScenario } from "./scenarios/outbox.js";
 import { reconnectScenario } from "./scenarios/reconnect.js";
+import { signaturesScenario } from "./scenarios/signatures.js";
 import { signinScenario } from "./scenarios/signin.js";
 import { trackerChannelsScenario } from "./scenarios/tracker-channels.js";
 import { trackerIdleScenario } from "./scenarios/tracker-idle.js";
@@ -37,6 +38,7 @@ const SCENARIOS: Scenario[] = [
   lowLatencyScenario,
   historyScenario,
   cliCatchUpScenario,
+  signaturesScenario,
   outboxScenario,
   trackerListScenario,
   trackerIdleScenario,

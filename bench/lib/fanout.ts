@@ -1,6 +1,7 @@
 import type { RunOutcome } from "../processes/members.js";
 import type { PublishOutcome } from "../processes/publisher.js";
 import type { ProcessStats } from "./child.js";
+import { type Credentials, portable } from "./credentials.js";
 import { BenchChild } from "./processes.js";
 import type { MeasuredServer } from "./shipped-peer.js";
 import { holdConnections } from "./stacks.js";
@@ -29,8 +30,11 @@ export interface FanoutSystemOptions {
   tracker?: Address;
   channel: string;
   members: number;
-  /** The owner's ticket (hychat only). */
-  ownerTicket?: string;
+  /**
+   * The channel owner's ticket and key, which the publisher joins with and signs every message
+   * with: on the baseline too, so its messages are the same size (it checks nothing).
+   */
+  owner: Credentials;
 }
 
 export async function startFanoutSystem(options: FanoutSystemOptions): Promise<FanoutSystem> {
@@ -44,7 +48,7 @@ export async function startFanoutSystem(options: FanoutSystemOptions): Promise<F
   const publisher = await BenchChild.start("publisher.ts", { name: `${options.label} publisher` });
   await publisher.call(
     "setup",
-    { target: options.target, channel: options.channel, ticket: options.ownerTicket },
+    { target: options.target, channel: options.channel, author: portable(options.owner) },
     30_000,
   );
   return { label: options.label, kind: options.kind, server: options.server, members, publisher };

@@ -4,6 +4,7 @@ import type { HostLimits } from "../../src/host/limits.js";
 import type { HostProcessConfig, HostReady } from "../processes/host.js";
 import type { MembersSetup } from "../processes/members.js";
 import type { TrackerProcessConfig } from "../processes/tracker.js";
+import { type Credentials, deviceIdFor, signIn } from "./credentials.js";
 import { BenchChild } from "./processes.js";
 import { type Address, WireClient } from "./wire.js";
 
@@ -27,18 +28,39 @@ export function startBaseline(transport: "tls" | "plain" = "tls"): Promise<Serve
   });
 }
 
-/** Creates the account (or accepts that it exists) and returns a fresh ticket for it. */
+async function signUpOn(client: WireClient, account: { username: string; password: string }): Promise<void> {
+  await client.request("SIGNUP", account).catch((error: { code?: string }) => {
+    if (error.code !== "USERNAME_TAKEN") throw error;
+  });
+}
+
+/** Creates the account (or accepts that it exists). */
+export async function signUp(
+  tracker: Address,
+  account: { username: string; password: string },
+): Promise<void> {
+  const client = await WireClient.open(tracker);
+  try {
+    await signUpOn(client, account);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Creates the account (or accepts that it exists) and signs it in on `device` (default
+ * `bench-<username>`) with a fresh key: the ticket and key to use. Signing in again on the same
+ * device revokes this ticket, so identities used at once each need their own device.
+ */
 export async function signUpAndIn(
   tracker: Address,
   account: { username: string; password: string },
-): Promise<string> {
+  device = deviceIdFor(account.username),
+): Promise<Credentials> {
   const client = await WireClient.open(tracker);
   try {
-    await client.request("SIGNUP", account).catch((error: { code?: string }) => {
-      if (error.code !== "USERNAME_TAKEN") throw error;
-    });
-    const body = await client.request<{ ticket: string }>("SIGNIN", account);
-    return body.ticket;
+    await signUpOn(client, account);
+    return await signIn(client, account, device);
   } finally {
     await client.close();
   }
@@ -63,6 +85,8 @@ export function startHost(options: HostStackOptions): Promise<BenchChild<HostRea
     dataDir: options.dataDir ?? join(options.workDir, options.name),
     tracker: options.tracker,
     owner: OWNER,
+    // Its own device: a restarted host (same name) replaces its earlier ticket, no other one.
+    device: deviceIdFor(options.name),
     channel: options.channel,
     limits: { sendRatePerSecond: 0, ...options.limits },
     ...(options.listenPort === undefined ? {} : { listenPort: options.listenPort }),

@@ -1,4 +1,5 @@
-import { signUpAndIn } from "./stacks.js";
+import { deviceIdFor, signIn } from "./credentials.js";
+import { signUp } from "./stacks.js";
 import { type Address, BENCH_FINGERPRINT, pipelined, WireClient } from "./wire.js";
 
 /** Registering connections (each its own user), and HOST requests in flight on each. */
@@ -15,10 +16,10 @@ export async function registerChannels(tracker: Address, count: number): Promise
   try {
     for (let index = 0; index < REGISTRARS; index++) {
       const account = { username: `registrar${index}`, password: "bench-registrar-password" };
-      await signUpAndIn(tracker, account);
+      await signUp(tracker, account);
       const client = await WireClient.open(tracker);
       registrars.push(client);
-      await client.request("SIGNIN", account);
+      await signIn(client, account, deviceIdFor(account.username));
     }
     const perRegistrar = Math.ceil(count / REGISTRARS);
     await Promise.all(

@@ -1,6 +1,11 @@
 import { type Socket, connect as tcpConnect } from "node:net";
-import { connect, type TLSSocket } from "node:tls";
+import { connect, TLSSocket } from "node:tls";
+import { type ProofPurpose, proofBytes } from "../../src/auth/canonical.js";
+import type { DeviceKey } from "../../src/auth/device-key.js";
 import { Connection } from "../../src/protocol/connection.js";
+import { encodeRequest, PROTOCOL_VERSION } from "../../src/protocol/frames.js";
+import { CHALLENGE_PATTERN } from "../../src/protocol/names.js";
+import { fingerprintOf } from "../../src/transport/tls-identity.js";
 import { withDeadline } from "./deadline.js";
 
 export interface Address {
@@ -20,6 +25,57 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
  * stores and lists it.
  */
 export const BENCH_FINGERPRINT = `sha256:${"be".repeat(32)}`;
+
+/** What proofs name on a plain-TCP baseline link, which presents no certificate (nothing checks them). */
+export const PLAIN_FINGERPRINT = `sha256:${"00".repeat(32)}`;
+
+/**
+ * The fingerprint of the certificate the server presented on `socket`, as a hychat client computes
+ * it (src/transport/dial.ts); `PLAIN_FINGERPRINT` for a plain-TCP socket.
+ */
+export function socketFingerprint(socket: Socket): string {
+  if (!(socket instanceof TLSSocket)) return PLAIN_FINGERPRINT;
+  const raw = socket.getPeerCertificate().raw;
+  if (raw === undefined) throw new Error("the server presented no certificate");
+  return fingerprintOf(raw);
+}
+
+/** What every proof of possession on one link names: the server's certificate and the link's `HELLO` challenge. */
+export interface LinkProof {
+  fingerprint: string;
+  challenge: string;
+}
+
+/** `key`'s proof of possession for a request on `link` (`channel` for `CONNECT`). */
+export function prove(key: DeviceKey, link: LinkProof, purpose: ProofPurpose, channel?: string): string {
+  return key.sign(proofBytes({ purpose, fingerprint: link.fingerprint, challenge: link.challenge, channel }));
+}
+
+/** The `HELLO` request line every link starts with (version 3: its answer carries the challenge). */
+export function helloLine(id: string): string {
+  return encodeRequest(id, "HELLO", { version: PROTOCOL_VERSION });
+}
+
+/** The challenge in a `HELLO` answer body; throws when there is none (an older server). */
+export function challengeOf(body: unknown): string {
+  const challenge = (body as { challenge?: unknown } | null)?.challenge;
+  if (typeof challenge !== "string" || !CHALLENGE_PATTERN.test(challenge)) {
+    throw new Error(`HELLO answered without a challenge: ${JSON.stringify(body)?.slice(0, 200)}`);
+  }
+  return challenge;
+}
+
+/** The challenge of a `HELLO` answer line (a raw response frame); throws on a refusal or none. */
+export function challengeOfLine(line: string): string {
+  let frame: { status?: string; body?: unknown };
+  try {
+    frame = JSON.parse(line) as typeof frame;
+  } catch {
+    throw new Error(`HELLO was not answered: ${line.slice(0, 300)}`);
+  }
+  if (frame.status !== "OK") throw new Error(`HELLO was refused: ${line.slice(0, 300)}`);
+  return challengeOf(frame.body);
+}
 
 /**
  * Opens a TLS 1.3 connection on loopback with no Nagle delay, as hychat's links are. The load
@@ -46,12 +102,20 @@ export async function openSocket(address: Address): Promise<Socket> {
   return socket;
 }
 
-/** A request/response client over the project's own `Connection` (tracker and host alike). */
-export class WireClient {
+/**
+ * A request/response client over the project's own `Connection` (tracker and host alike). `open`
+ * sends `HELLO` first, as every hychat link does, and keeps the connection's challenge for proofs.
+ */
+export class WireClient implements LinkProof {
   private readonly connection: Connection;
   private readonly closed: Promise<void>;
+  /** The server's certificate, as presented on this socket. */
+  readonly fingerprint: string;
+  /** This connection's `HELLO` challenge. */
+  challenge = "";
 
   private constructor(socket: Socket, requestTimeoutMs: number) {
+    this.fingerprint = socketFingerprint(socket);
     let markClosed: () => void = () => {};
     this.closed = new Promise<void>((resolve) => {
       markClosed = resolve;
@@ -64,7 +128,19 @@ export class WireClient {
   }
 
   static async open(address: Address, requestTimeoutMs = 60_000): Promise<WireClient> {
-    return new WireClient(await openSocket(address), requestTimeoutMs);
+    const client = new WireClient(await openSocket(address), requestTimeoutMs);
+    try {
+      client.challenge = challengeOf(await client.request("HELLO", { version: PROTOCOL_VERSION }));
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** `key`'s proof of possession for `purpose` on this connection (`channel` for `CONNECT`). */
+  prove(key: DeviceKey, purpose: ProofPurpose, channel?: string): string {
+    return prove(key, this, purpose, channel);
   }
 
   request<T = Record<string, unknown>>(command: string, body: object, timeoutMs?: number): Promise<T> {

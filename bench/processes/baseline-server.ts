@@ -4,15 +4,19 @@
  * Every connection's CONNECT line makes it a member; each MESSAGE line is acknowledged and its
  * bytes are written to every member, with every member socket corked for the whole input chunk
  * (one writev per member per batch). For the history and directory figures it also answers
- * CACHE, CONNECT `since`, HISTORY and LIST from plain in-memory arrays.
+ * CACHE, CONNECT `since`, HISTORY and LIST from plain in-memory arrays. It speaks protocol version
+ * 3 as far as its lines go: `HELLO` answers a fresh challenge, and the messages it stores and
+ * sends carry the `sentAt`, `sig` and `cert` they came with (a MESSAGE line goes out as it came in),
+ * so they are as long as hychat's. It checks no proof, certificate or signature.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
 import { LineFramer } from "../../src/protocol/framer.js";
-import { encodeResponse } from "../../src/protocol/frames.js";
+import { encodeResponse, PROTOCOL_VERSION } from "../../src/protocol/frames.js";
 import type { ChatMessage } from "../../src/protocol/host-schemas.js";
 import type { ChannelListing } from "../../src/protocol/tracker-schemas.js";
 import { loadOrCreateTlsIdentity } from "../../src/transport/tls-identity.js";
@@ -59,6 +63,9 @@ function answer(socket: Socket, line: string): void {
   const body = frame.body;
   let reply: object;
   switch (frame.command) {
+    case "HELLO":
+      reply = { version: PROTOCOL_VERSION, server: "host", challenge: randomBytes(32).toString("base64url") };
+      break;
     case "CONNECT": {
       members.add(socket);
       if (corked) socket.cork();
@@ -80,7 +87,14 @@ function answer(socket: Socket, line: string): void {
     }
     case "CACHE": {
       const ts = new Date().toISOString();
-      const results = (body.messages as { msgId: string; text: string; sentAt?: string }[]).map((message) => {
+      const incoming = body.messages as {
+        msgId: string;
+        text: string;
+        sentAt?: string;
+        sig?: string;
+        cert?: string;
+      }[];
+      const results = incoming.map((message) => {
         const stored: ChatMessage = {
           channel: String(body.channel),
           seq: messages.length + 1,
@@ -89,6 +103,8 @@ function answer(socket: Socket, line: string): void {
           text: message.text,
           ts,
           sentAt: message.sentAt ?? null,
+          sig: message.sig ?? null,
+          cert: message.cert ?? null,
         };
         messages.push(stored);
         return { msgId: stored.msgId, seq: stored.seq, ts, duplicate: false };

@@ -1,18 +1,26 @@
 /**
  * Signed-in tracker connections as the bench's stand-in for online peers: each sends `HELLO` and
- * `GUEST`, as a peer does before the tracker pushes it `CHANNELS` events, then only listens. Checks
+ * then `GUEST` (a key of its own, its proof over the connection's challenge), as a peer does before the tracker pushes it `CHANNELS` events, then only listens. Checks
  * that every connection gets the `CHANNELS` event of an armed channel exactly once, carrying its
  * listing, and when the last one got it; answers the tracker's `PING`s; and on request has every
  * connection send one `LIST` (the re-LIST storm peers sent for each new channel before the event
  * carried the listing).
  */
 import type { Socket } from "node:net";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { LineFramer } from "../../src/protocol/framer.js";
 import { encodeRequest, encodeResponse, PROTOCOL_VERSION } from "../../src/protocol/frames.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
 import { withDeadline } from "../lib/deadline.js";
-import { type Address, openSocket, pipelined } from "../lib/wire.js";
+import {
+  type Address,
+  challengeOfLine,
+  openSocket,
+  pipelined,
+  prove,
+  socketFingerprint,
+} from "../lib/wire.js";
 
 export interface WatchersSetup {
   tracker: Address;
@@ -168,14 +176,13 @@ async function setup(options: WatchersSetup): Promise<{ watchers: number; setupM
   await pipelined(options.count, JOIN_CONCURRENCY, async (index) => {
     const socket = await openSocket(options.tracker);
     const watcher = new Watcher(index, socket);
-    const [hello, guest] = await Promise.all([
-      watcher.request("HELLO", { version: PROTOCOL_VERSION }),
-      watcher.request("GUEST", {}),
-    ]);
-    for (const answer of [hello, guest]) {
-      if (!answer.line.includes('"status":"OK"'))
-        throw new Error(`connection ${index} was refused: ${answer.line.slice(0, 300)}`);
-    }
+    const hello = await watcher.request("HELLO", { version: PROTOCOL_VERSION });
+    const challenge = challengeOfLine(hello.line);
+    const key = DeviceKey.generate();
+    const proof = prove(key, { challenge, fingerprint: socketFingerprint(socket) }, "GUEST");
+    const guest = await watcher.request("GUEST", { publicKey: key.publicKey, proof });
+    if (!guest.line.includes('"status":"OK"'))
+      throw new Error(`connection ${index} was refused: ${guest.line.slice(0, 300)}`);
     watchers.push(watcher);
   });
   return { watchers: watchers.length, setupMs: (nowUs() - startedUs) / 1000 };

@@ -1,5 +1,6 @@
 /**
- * A channel host in its own process: signs its owner in on the tracker, starts a ChannelHost
+ * A channel host in its own process: signs its owner in on the tracker (on its own device, with a
+ * fresh device key, which the liveness link's RESUME proofs then use), starts a ChannelHost
  * on 127.0.0.1 with one channel, and reports its address and TLS fingerprint once the tracker
  * lists the channel. SIGTERM closes it gracefully (every member connection closed, the store
  * shut) and exits, as a user's Ctrl-C would. Config: JSON in argv[2].
@@ -8,6 +9,7 @@ import { ChannelHost } from "../../src/host/channel-host.js";
 import type { HostLimits } from "../../src/host/limits.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
+import { type Credentials, signIn } from "../lib/credentials.js";
 import { withDeadline } from "../lib/deadline.js";
 import { procCpuTicks } from "../lib/proc-stats.js";
 import { type Address, WireClient } from "../lib/wire.js";
@@ -16,6 +18,8 @@ export interface HostProcessConfig {
   dataDir: string;
   tracker: Address;
   owner: { username: string; password: string };
+  /** The device the owner signs in on here (signing in on it again revokes its older tickets). */
+  device: string;
   channel: string;
   limits: Partial<HostLimits>;
   /** A fixed port, so a restarted host is where its members redial (default 0: the OS picks). */
@@ -37,17 +41,16 @@ export interface HostReady {
 
 const config = JSON.parse(process.argv[2] ?? "{}") as HostProcessConfig;
 
-async function ownerTicket(): Promise<string> {
+async function ownerCredentials(): Promise<Credentials> {
   const client = await WireClient.open(config.tracker);
   try {
-    const body = await client.request<{ ticket: string }>("SIGNIN", config.owner);
-    return body.ticket;
+    return await signIn(client, config.owner, config.device);
   } finally {
     await client.close();
   }
 }
 
-const ticket = await ownerTicket();
+const owner = await ownerCredentials();
 let markListed: () => void = () => {};
 const listed = new Promise<void>((resolve) => {
   markListed = resolve;
@@ -55,7 +58,7 @@ const listed = new Promise<void>((resolve) => {
 const host = await ChannelHost.start({
   dataDir: config.dataDir,
   owner: config.owner.username,
-  getTicket: () => ticket,
+  getCredentials: () => ({ ticket: owner.ticket, key: owner.key }),
   tracker: config.tracker,
   // The load generator's own tracker on loopback: its key is not what this benchmark measures.
   trackerTrust: { check() {} },

@@ -1,27 +1,43 @@
 /**
  * The load process: holds N member sockets on one channel (a hychat host, or the baseline server),
- * reads every broadcast, checks that each member gets each message of a run exactly once and in
- * order, and records the latency from the publisher's send time (carried in the text) to receipt.
+ * each joined as a hychat member joins (`HELLO`, then `CONNECT` with a ticket and the proof of
+ * possession of its key over the connection's challenge), reads every broadcast, checks that each
+ * member gets each message of a run exactly once and in order, and records the latency from the
+ * publisher's send time (carried in the text) to receipt.
  */
 import type { Socket } from "node:net";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { LineFramer } from "../../src/protocol/framer.js";
 import { encodeRequest } from "../../src/protocol/frames.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
+import { type Credentials, signInAsGuest } from "../lib/credentials.js";
 import { withDeadline } from "../lib/deadline.js";
 import { digitsAt, runMarker, SEQ_KEY } from "../lib/message-format.js";
 import { Histogram, type SerializedHistogram } from "../lib/stats.js";
-import { type Address, openSocket, pipelined, WireClient } from "../lib/wire.js";
+import {
+  type Address,
+  challengeOfLine,
+  helloLine,
+  openSocket,
+  pipelined,
+  prove,
+  socketFingerprint,
+  WireClient,
+} from "../lib/wire.js";
 
 export interface MembersSetup {
-  /** `hychat`: CONNECT with a guest ticket from the tracker; `baseline`: the same line, no ticket. */
+  /**
+   * `hychat`: CONNECT with a guest ticket from the tracker and its key's proof; `baseline`: the same
+   * lines (HELLO, CONNECT with a proof by a key of its own), no ticket.
+   */
   mode: "hychat" | "baseline";
   target: Address;
   tracker?: Address;
   channel: string;
   count: number;
-  /** Sent instead of CONNECT, with no ticket (e.g. GUEST to hold signed-in tracker connections). */
-  handshake?: { command: string; body: object };
+  /** `guest`: sign in on the target (a tracker) with GUEST, a fresh key and its proof, instead of CONNECT. */
+  handshake?: "guest";
 }
 
 export interface RunOutcome {
@@ -101,7 +117,8 @@ class Member {
   /** Bytes after the last newline of the previous chunk. */
   private rest: Buffer | undefined;
   private readonly handshake: LineFramer;
-  private settleJoin: ((error?: Error) => void) | undefined;
+  /** Settles the handshake request in flight with its answer line, or an error. */
+  private settleAnswer: ((line: string | Error) => void) | undefined;
 
   constructor(
     readonly index: number,
@@ -114,22 +131,35 @@ class Member {
     });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("close", () => {
-      this.settleJoin?.(new Error(`member ${index} closed while joining`));
+      this.settleAnswer?.(new Error(`member ${index} closed while joining`));
       if (run !== undefined && this.next < run.messages) recordError(run, `member ${index} was disconnected`);
     });
     socket.on("error", () => {});
   }
 
-  join(handshake: string): Promise<void> {
-    const joined = new Promise<void>((resolve, reject) => {
-      this.settleJoin = (error) => {
-        this.settleJoin = undefined;
-        if (error === undefined) resolve();
-        else reject(error);
+  /**
+   * `HELLO`, then the request `joinLine` makes with the connection's challenge and the server's
+   * fingerprint (`CONNECT`, or `GUEST`); resolves once it was answered OK.
+   */
+  async join(joinLine: (challenge: string, fingerprint: string) => string): Promise<void> {
+    const challenge = challengeOfLine(await this.exchange(helloLine(`hello-${this.index}`)));
+    const answer = await this.exchange(joinLine(challenge, socketFingerprint(this.socket)));
+    if (!answer.includes('"status":"OK"'))
+      throw new Error(`member ${this.index} was refused: ${answer.slice(0, 300)}`);
+    this.joined = true;
+  }
+
+  /** Writes one request line; resolves with the next response line. */
+  private exchange(line: string): Promise<string> {
+    const answered = new Promise<string>((resolve, reject) => {
+      this.settleAnswer = (answer) => {
+        this.settleAnswer = undefined;
+        if (answer instanceof Error) reject(answer);
+        else resolve(answer);
       };
     });
-    this.socket.write(handshake);
-    return joined;
+    this.socket.write(line);
+    return answered;
   }
 
   arm(): void {
@@ -150,9 +180,9 @@ class Member {
 
   private onHandshakeLine(line: string): void {
     if (this.joined || !line.includes('"type":"response"')) return;
-    this.joined = true;
-    if (line.includes('"status":"OK"')) this.settleJoin?.();
-    else this.settleJoin?.(new Error(`member ${this.index} was refused: ${line.slice(0, 300)}`));
+    // The join answer ends the handshake before any line after it in the same chunk is looked at.
+    if (line.includes('"id":"join-')) this.joined = true;
+    this.settleAnswer?.(line);
   }
 
   private onData(chunk: Buffer): void {
@@ -235,15 +265,15 @@ class Member {
   }
 }
 
-async function guestTickets(tracker: Address, count: number): Promise<string[]> {
+/** A guest ticket and its own key for each of `count` members, from one tracker connection. */
+async function guestCredentials(tracker: Address, count: number): Promise<Credentials[]> {
   const client = await WireClient.open(tracker);
   try {
-    const tickets: string[] = [];
+    const credentials: Credentials[] = [];
     await pipelined(count, GUEST_WINDOW, async (index) => {
-      const body = await client.request<{ ticket: string }>("GUEST", {});
-      tickets[index] = body.ticket;
+      credentials[index] = await signInAsGuest(client);
     });
-    return tickets;
+    return credentials;
   } finally {
     await client.close();
   }
@@ -251,18 +281,26 @@ async function guestTickets(tracker: Address, count: number): Promise<string[]> 
 
 async function setup(options: MembersSetup): Promise<{ members: number; setupMs: number }> {
   const startedUs = nowUs();
-  let tickets: string[] = [];
+  let credentials: Credentials[] = [];
   if (options.mode === "hychat" && options.handshake === undefined) {
     if (options.tracker === undefined) throw new Error("hychat members need the tracker address");
-    tickets = await guestTickets(options.tracker, options.count);
+    credentials = await guestCredentials(options.tracker, options.count);
   }
   await pipelined(options.count, JOIN_CONCURRENCY, async (index) => {
     const socket = await openSocket(options.target);
     const member = new Member(index, socket, options.mode === "hychat");
     members.push(member);
-    const ticket = tickets[index] ?? "-";
-    const handshake = options.handshake ?? { command: "CONNECT", body: { channel: options.channel, ticket } };
-    await member.join(encodeRequest(`join-${index}`, handshake.command, handshake.body));
+    const key = credentials[index]?.key ?? DeviceKey.generate();
+    const ticket = credentials[index]?.ticket ?? "-";
+    const id = `join-${index}`;
+    await member.join((challenge, fingerprint) => {
+      const link = { challenge, fingerprint };
+      if (options.handshake === "guest") {
+        return encodeRequest(id, "GUEST", { publicKey: key.publicKey, proof: prove(key, link, "GUEST") });
+      }
+      const proof = prove(key, link, "CONNECT", options.channel);
+      return encodeRequest(id, "CONNECT", { channel: options.channel, ticket, proof });
+    });
   });
   return { members: members.length, setupMs: (nowUs() - startedUs) / 1000 };
 }

@@ -1,15 +1,30 @@
 /**
  * The publisher: one socket (the channel owner's, or a baseline client) that sends MESSAGE
- * requests with a window of them in flight, each 100-byte text starting with its send time.
+ * requests with a window of them in flight, each 100-byte text starting with its send time. It
+ * signs every message as it sends it, as a real client does, with the owner's key and ticket (the
+ * baseline client too: its messages have the same size and cost to write, though nothing checks them).
  */
 import type { Socket } from "node:net";
 import { LineFramer } from "../../src/protocol/framer.js";
 import { encodeRequest } from "../../src/protocol/frames.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
+import {
+  type Credentials,
+  fromPortable,
+  type PortableCredentials,
+  signedMessage,
+} from "../lib/credentials.js";
 import { withDeadline } from "../lib/deadline.js";
 import { benchMsgId, benchText } from "../lib/message-format.js";
-import { type Address, openSocket } from "../lib/wire.js";
+import {
+  type Address,
+  challengeOfLine,
+  helloLine,
+  openSocket,
+  prove,
+  socketFingerprint,
+} from "../lib/wire.js";
 
 export interface PublishRun {
   runTag: string;
@@ -28,6 +43,7 @@ export interface PublishOutcome {
 
 let socket: Socket | undefined;
 let channel = "";
+let author: Credentials | undefined;
 /** Called with each response line; set while joining and while a run is in progress. */
 let onResponse: ((line: string) => void) | undefined;
 /** Called if the socket closes; set while joining and while a run is in progress. */
@@ -40,10 +56,13 @@ function onLine(line: string): void {
 async function setup(args: {
   target: Address;
   channel: string;
-  ticket?: string;
+  /** Who writes the messages (the channel's owner), on hychat and the baseline alike. */
+  author: PortableCredentials;
 }): Promise<{ joinedMs: number }> {
   const startedUs = nowUs();
   channel = args.channel;
+  const writer = fromPortable(args.author);
+  author = writer;
   const opened = await openSocket(args.target);
   socket = opened;
   const framer = new LineFramer({ onLine, onOversize: () => opened.destroy(new Error("oversized line")) });
@@ -55,17 +74,31 @@ async function setup(args: {
   });
   opened.on("error", () => {});
   opened.on("close", () => onClosed?.());
-  const joined = new Promise<void>((resolve, reject) => {
-    onResponse = (line) => {
-      onResponse = undefined;
-      if (line.includes('"status":"OK"')) resolve();
-      else reject(new Error(`publisher was refused: ${line.slice(0, 300)}`));
-    };
-    onClosed = () => reject(new Error("publisher socket closed while joining"));
-  });
-  opened.write(encodeRequest("join", "CONNECT", { channel, ticket: args.ticket ?? "-" }));
+  /** Writes one request line; resolves with its answer line. */
+  const exchange = (line: string, what: string): Promise<string> => {
+    const answered = new Promise<string>((resolve, reject) => {
+      onResponse = (answer) => {
+        onResponse = undefined;
+        resolve(answer);
+      };
+      onClosed = () => reject(new Error(`publisher socket closed during ${what}`));
+    });
+    opened.write(line);
+    return withDeadline(answered, 30_000, `publisher ${what}`);
+  };
   try {
-    await withDeadline(joined, 30_000, "publisher CONNECT");
+    const challenge = challengeOfLine(await exchange(helloLine("hello"), "HELLO"));
+    const proof = prove(
+      writer.key,
+      { challenge, fingerprint: socketFingerprint(opened) },
+      "CONNECT",
+      channel,
+    );
+    const answer = await exchange(
+      encodeRequest("join", "CONNECT", { channel, ticket: writer.ticket, proof }),
+      "CONNECT",
+    );
+    if (!answer.includes('"status":"OK"')) throw new Error(`publisher was refused: ${answer.slice(0, 300)}`);
   } finally {
     onResponse = undefined;
     onClosed = undefined;
@@ -75,7 +108,8 @@ async function setup(args: {
 
 async function publish(args: PublishRun): Promise<PublishOutcome> {
   const target = socket;
-  if (target === undefined) throw new Error("publisher is not set up");
+  const writer = author;
+  if (target === undefined || writer === undefined) throw new Error("publisher is not set up");
   const errors: string[] = [];
   let sent = 0;
   let acked = 0;
@@ -84,12 +118,10 @@ async function publish(args: PublishRun): Promise<PublishOutcome> {
     const position = sent;
     sent += 1;
     const sendUs = nowUs();
-    const body = {
-      channel,
-      msgId: benchMsgId(args.runTag, position, sendUs),
-      text: benchText(sendUs, args.textBytes),
-    };
-    target.write(encodeRequest(`m${position}`, "MESSAGE", body));
+    const msgId = benchMsgId(args.runTag, position, sendUs);
+    const text = benchText(sendUs, args.textBytes);
+    const signed = signedMessage(writer, channel, msgId, text, new Date().toISOString());
+    target.write(encodeRequest(`m${position}`, "MESSAGE", { channel, ...signed }));
   };
   const finished = new Promise<void>((resolve, reject) => {
     onResponse = (line) => {

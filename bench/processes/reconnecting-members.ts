@@ -2,7 +2,8 @@
  * Members on the real client code: each its own `HostConnectionPool` (so its own TLS link to the
  * host, its own `ReconnectingClient` and its own kept TLS session), joined with
  * `pool.get(endpoint).attach(channel, listener)`, the listener's `up()` sending `CONNECT` on every
- * (re)connect as a channel link does. It counts each member's CONNECTs and drops with their times,
+ * (re)connect as a channel link does (`HostConnection.connect`: the ticket and the proof of its key
+ * over that connection's challenge). It counts each member's CONNECTs and drops with their times,
  * so the orchestrator can time a cold start and a host restart and check that every member came
  * back exactly once.
  *
@@ -13,6 +14,7 @@
  */
 import { syncBuiltinESMExports } from "node:module";
 import tls from "node:tls";
+import type { DeviceKey } from "../../src/auth/device-key.js";
 import {
   type HostChannelListener,
   type HostConnection,
@@ -24,14 +26,15 @@ import type { BackoffOptions } from "../../src/util/backoff.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
+import { fromPortable, type PortableCredentials } from "../lib/credentials.js";
 import { withDeadline } from "../lib/deadline.js";
 import { describeError } from "../lib/ipc.js";
 
 export interface CohortSetup {
   endpoint: HostEndpoint;
   channel: string;
-  /** The ticket every member's CONNECT carries. */
-  ticket: string;
+  /** The ticket every member's CONNECT carries, and its key (each proof is made for its own connection). */
+  member: PortableCredentials;
   count: number;
   backoff: BackoffOptions;
 }
@@ -127,6 +130,7 @@ class Member implements HostChannelListener {
   constructor(
     readonly index: number,
     private readonly setup: CohortSetup,
+    private readonly key: DeviceKey,
   ) {
     this.pool = new HostConnectionPool({ logger: silentLogger, backoff: setup.backoff });
   }
@@ -139,7 +143,7 @@ class Member implements HostChannelListener {
   up(): void {
     const connection = this.connection;
     if (connection === undefined) return;
-    connection.request("CONNECT", { channel: this.setup.channel, ticket: this.setup.ticket }).then(
+    connection.connect({ channel: this.setup.channel, ticket: this.setup.member.ticket }, this.key).then(
       () => {
         this.joined = true;
         this.connects.push(nowUs());
@@ -220,7 +224,8 @@ function lateChanges(): string[] {
 /** A new cohort of `count` members with fresh pools (no TLS session), all dialing at once. */
 function dial(setup: CohortSetup): { startUs: number } {
   if (cohort.length > 0) throw new Error("a cohort is already dialed; close it first");
-  cohort = Array.from({ length: setup.count }, (_, index) => new Member(index, setup));
+  const { key } = fromPortable(setup.member);
+  cohort = Array.from({ length: setup.count }, (_, index) => new Member(index, setup, key));
   const startUs = nowUs();
   armEpoch(startUs, 0);
   for (const member of cohort) member.start();

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { Credentials } from "../lib/credentials.js";
 import { type FanoutMeasurement, measureFanout, startFanoutSystem, stopFanoutSystem } from "../lib/fanout.js";
 import { progress } from "../lib/progress.js";
 import type { Target } from "../lib/results.js";
@@ -42,8 +43,8 @@ export const fanoutScenario: Scenario = {
   async run(context) {
     const tracker = await startTracker(join(context.workDir, "tracker"));
     try {
-      const ownerTicket = await signUpAndIn(tracker.ready.address, OWNER);
-      for (const members of MEMBER_COUNTS) await measureMembers(context, tracker, ownerTicket, members);
+      const owner = await signUpAndIn(tracker.ready.address, OWNER);
+      for (const members of MEMBER_COUNTS) await measureMembers(context, tracker, owner, members);
     } finally {
       await tracker.stop();
     }
@@ -53,7 +54,7 @@ export const fanoutScenario: Scenario = {
 async function measureMembers(
   context: ScenarioContext,
   tracker: ServerChild,
-  ownerTicket: string,
+  owner: Credentials,
   members: number,
 ): Promise<void> {
   const runs = context.quick ? 1 : 5;
@@ -89,7 +90,7 @@ async function measureMembers(
       tracker: tracked,
       channel: channelOf(label),
       members,
-      ownerTicket,
+      owner,
     });
   const systems = [
     await hychatSystem("host", host, host.ready.address),
@@ -102,6 +103,7 @@ async function measureMembers(
       target: baseline.ready.address,
       channel: CHANNEL,
       members,
+      owner,
     }),
     await startFanoutSystem({
       label: "baseline plain",
@@ -110,6 +112,7 @@ async function measureMembers(
       target: plainBaseline.ready.address,
       channel: CHANNEL,
       members,
+      owner,
     }),
   ];
   try {

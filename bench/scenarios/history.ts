@@ -1,6 +1,14 @@
 import { join as joinPath } from "node:path";
 import { nowUs } from "../lib/clock.js";
-import { catchUp, checkSeqs, fillChannel, join } from "../lib/history-client.js";
+import { type Credentials, signInAsGuest } from "../lib/credentials.js";
+import {
+  catchUp,
+  checkSeqs,
+  fillChannel,
+  join,
+  signedMessages,
+  storeMessages,
+} from "../lib/history-client.js";
 import { progress } from "../lib/progress.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
 import { OWNER, signUpAndIn, startBaseline, startHost, startTracker } from "../lib/stacks.js";
@@ -14,12 +22,15 @@ const CONNECT_PAGE = 50;
 const CONNECT_TARGET_MS = 20;
 const CATCH_UP_TARGET_MS = 500;
 
-/** One side of the comparison: where to connect and how to get a ticket for a new member. */
+/**
+ * One side of the comparison: where to connect, the owner who fills the channel (signed messages,
+ * the same on both sides) and how to get a ticket and key for a new member.
+ */
 interface Side {
   kind: "hychat" | "baseline";
   address: Address;
-  ownerTicket: string;
-  memberTicket(): string;
+  owner: Credentials;
+  member(): Credentials;
 }
 
 interface SideFigures {
@@ -32,10 +43,10 @@ interface SideFigures {
 export const historyScenario: Scenario = {
   name: "history",
   baseline:
-    "baseline-server.ts answering CACHE, CONNECT (since) and HISTORY from an in-memory array, same client code",
+    "baseline-server.ts answering CACHE, CONNECT (since) and HISTORY from an in-memory array (storing and returning the same signed messages, sig and cert included, checking nothing), same client code (HELLO, CONNECT with a proof); the fill's messages are signed before it is timed on both sides",
   async run(context) {
     const tracker = await startTracker(joinPath(context.workDir, "tracker"));
-    const ownerTicket = await signUpAndIn(tracker.ready.address, OWNER);
+    const owner = await signUpAndIn(tracker.ready.address, OWNER);
     const host = await startHost({
       workDir: context.workDir,
       name: "host-history",
@@ -46,10 +57,16 @@ export const historyScenario: Scenario = {
     try {
       const connects = context.quick ? 5 : 20;
       const catchUps = context.quick ? 2 : 5;
-      const tickets = await guestTickets(tracker.ready.address, connects + catchUps);
+      const guests = await guestCredentials(tracker.ready.address, 2 * (connects + catchUps));
+      const next = (): Credentials => {
+        const guest = guests.pop();
+        if (guest === undefined) throw new Error("out of guest tickets");
+        return guest;
+      };
+      // The baseline's members send the same lines (a guest ticket, a proof): it checks neither.
       const sides: Side[] = [
-        { kind: "hychat", address: host.ready.address, ownerTicket, memberTicket: () => tickets.pop() ?? "" },
-        { kind: "baseline", address: baseline.ready.address, ownerTicket: "-", memberTicket: () => "-" },
+        { kind: "hychat", address: host.ready.address, owner, member: next },
+        { kind: "baseline", address: baseline.ready.address, owner, member: next },
       ];
       const figures: SideFigures[] = [];
       for (const side of sides) figures.push(await measureSide(context, side, connects, catchUps));
@@ -93,14 +110,14 @@ export const historyScenario: Scenario = {
   },
 };
 
-async function guestTickets(tracker: Address, count: number): Promise<string[]> {
+async function guestCredentials(tracker: Address, count: number): Promise<Credentials[]> {
   const client = await WireClient.open(tracker);
   try {
-    const tickets: string[] = [];
+    const guests: Credentials[] = [];
     await pipelined(count, 8, async () => {
-      tickets.push((await client.request<{ ticket: string }>("GUEST", {})).ticket);
+      guests.push(await signInAsGuest(client));
     });
-    return tickets;
+    return guests;
   } finally {
     await client.close();
   }
@@ -112,17 +129,19 @@ async function measureSide(
   connects: number,
   catchUps: number,
 ): Promise<SideFigures> {
-  const owner = await join(side.address, CHANNEL, side.ownerTicket);
+  const owner = await join(side.address, CHANNEL, side.owner);
   try {
+    // Signed beforehand, as an outbox holds them: the fill times what the server does with them.
+    const stored = signedMessages(side.owner, CHANNEL, "fill", STORED);
     const fillStartUs = nowUs();
-    await fillChannel(owner.client, CHANNEL, "fill", STORED);
+    await storeMessages(owner.client, CHANNEL, stored);
     const fillSeconds = (nowUs() - fillStartUs) / 1e6;
     progress(`history: ${side.kind} stored ${STORED} messages in ${fillSeconds.toFixed(2)} s`);
 
     const connectMs: number[] = [];
     for (let attempt = 0; attempt < connects; attempt++) {
       const startUs = nowUs();
-      const { client, reply } = await join(side.address, CHANNEL, side.memberTicket());
+      const { client, reply } = await join(side.address, CHANNEL, side.member());
       connectMs.push((nowUs() - startUs) / 1000);
       await client.close();
       if (reply.history.length !== CONNECT_PAGE || reply.latestSeq !== STORED) {
@@ -135,13 +154,13 @@ async function measureSide(
 
     const catchUpMs: number[] = [];
     for (let attempt = 0; attempt < catchUps; attempt++) {
-      const ticket = side.memberTicket();
-      const first = await join(side.address, CHANNEL, ticket);
+      const member = side.member();
+      const first = await join(side.address, CHANNEL, member);
       const since = first.reply.latestSeq;
       await first.client.close();
-      await fillChannel(owner.client, CHANNEL, `missed${attempt}`, MISSED);
+      await fillChannel(owner.client, CHANNEL, side.owner, `missed${attempt}`, MISSED);
       const startUs = nowUs();
-      const { client, seqs } = await catchUp(side.address, CHANNEL, ticket, since);
+      const { client, seqs } = await catchUp(side.address, CHANNEL, member, since);
       catchUpMs.push((nowUs() - startUs) / 1000);
       await client.close();
       const problem = checkSeqs(seqs, since + 1, MISSED);

@@ -19,7 +19,7 @@ export const lowLatencyScenario: Scenario = {
     const runs = context.quick ? 1 : 5;
     const messages = context.quick ? 500 : 2_000;
     const tracker = await startTracker(join(context.workDir, "tracker"));
-    const ownerTicket = await signUpAndIn(tracker.ready.address, OWNER);
+    const owner = await signUpAndIn(tracker.ready.address, OWNER);
     const host = await startHost({
       workDir: context.workDir,
       name: "host-latency",
@@ -36,7 +36,7 @@ export const lowLatencyScenario: Scenario = {
         tracker: tracker.ready.address,
         channel: CHANNEL,
         members: MEMBERS,
-        ownerTicket,
+        owner,
       }),
       await startFanoutSystem({
         label: "baseline",
@@ -45,6 +45,7 @@ export const lowLatencyScenario: Scenario = {
         target: baseline.ready.address,
         channel: CHANNEL,
         members: MEMBERS,
+        owner,
       }),
     ];
     try {

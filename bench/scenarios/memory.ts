@@ -6,7 +6,7 @@ import {
   holdConnections,
   OWNER,
   type ServerChild,
-  signUpAndIn,
+  signUp,
   startBaseline,
   startHost,
   startTracker,
@@ -21,12 +21,12 @@ const RSS_TARGET_MB = 100;
 /** Resident memory of a channel host with 1,000 idle members joined. */
 export const memoryScenario: Scenario = {
   name: "memory",
-  baseline: "baseline-server.ts holding the same 1,000 members after their CONNECT line",
+  baseline: "baseline-server.ts holding the same 1,000 members after their HELLO and CONNECT lines",
   async run(context) {
     const runs = context.quick ? 1 : 3;
     const tracker = await startTracker(join(context.workDir, "tracker"));
     try {
-      await signUpAndIn(tracker.ready.address, OWNER);
+      await signUp(tracker.ready.address, OWNER);
       const hychatRuns: number[] = [];
       const baselineRuns: number[] = [];
       const idleRuns: number[] = [];

@@ -1,6 +1,7 @@
 import { join as joinPath } from "node:path";
 import { nowUs } from "../lib/clock.js";
-import { fillChannel, join } from "../lib/history-client.js";
+import type { Credentials } from "../lib/credentials.js";
+import { join, signedMessages, storeMessages } from "../lib/history-client.js";
 import { BenchChild } from "../lib/processes.js";
 import { progress } from "../lib/progress.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
@@ -24,18 +25,19 @@ const FLUSH_TARGET_MS = 2_000;
 export const outboxScenario: Scenario = {
   name: "outbox",
   baseline:
-    "the same 10,000 messages as CACHE batches of 500, one batch in flight (as the outbox flusher sends them), from a plain client straight to baseline-server.ts",
+    "the same 10,000 messages as CACHE batches of 500, one batch in flight (as the outbox flusher sends them), from a plain client straight to baseline-server.ts: signed by a user's key beforehand, as an outbox holds them, and timed from opening the connection (HELLO, CONNECT with a proof)",
   async run(context) {
     const runs = context.quick ? 1 : 3;
     const tracker = await startTracker(joinPath(context.workDir, "tracker"));
-    await signUpAndIn(tracker.ready.address, OWNER);
+    // The baseline client sends messages signed with a real ticket and key, as long as hychat's.
+    const sender = await signUpAndIn(tracker.ready.address, OWNER);
     const baseline = await startBaseline();
     try {
       const hychatRuns: number[] = [];
       const baselineRuns: number[] = [];
       for (let run = 0; run < runs; run++) {
         hychatRuns.push(await measurePeer(context, tracker, run));
-        baselineRuns.push(await measureBaseline(baseline));
+        baselineRuns.push(await measureBaseline(baseline, sender));
         progress(
           `outbox: run ${run + 1}: hychat flush ${hychatRuns[run]?.toFixed(0)} ms, baseline ${baselineRuns[run]?.toFixed(0)} ms`,
         );
@@ -115,11 +117,12 @@ function checkOrder(context: ScenarioContext, report: DeliveryReport): void {
   }
 }
 
-async function measureBaseline(baseline: ServerChild): Promise<number> {
+async function measureBaseline(baseline: ServerChild, sender: Credentials): Promise<number> {
+  const queued = signedMessages(sender, CHANNEL, `outbox${nowUs()}`, QUEUED);
   const startUs = nowUs();
-  const { client } = await join(baseline.ready.address, CHANNEL, "-");
+  const { client } = await join(baseline.ready.address, CHANNEL, sender);
   try {
-    await fillChannel(client, CHANNEL, `outbox${startUs}`, QUEUED, 1);
+    await storeMessages(client, CHANNEL, queued, 1);
     return (nowUs() - startUs) / 1000;
   } finally {
     await client.close();

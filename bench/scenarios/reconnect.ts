@@ -2,12 +2,13 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { BackoffOptions } from "../../src/util/backoff.js";
 import { nowUs } from "../lib/clock.js";
+import { portable } from "../lib/credentials.js";
 import { procCpuTicks, ticksToUs } from "../lib/proc-stats.js";
 import { BenchChild } from "../lib/processes.js";
 import { progress } from "../lib/progress.js";
 import { medianRow } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
-import { type HostStackOptions, OWNER, signUpAndIn, startHost, startTracker } from "../lib/stacks.js";
+import { type HostStackOptions, OWNER, signUp, signUpAndIn, startHost, startTracker } from "../lib/stacks.js";
 import { percentile } from "../lib/stats.js";
 import type { HostReady } from "../processes/host.js";
 import type { CohortSetup, EpochOutcome } from "../processes/reconnecting-members.js";
@@ -50,7 +51,7 @@ interface Cycle {
 export const reconnectScenario: Scenario = {
   name: "reconnect",
   baseline:
-    "the cold start of the same N members against the same host process: fresh HostConnectionPools (no TLS session, full handshakes), all dialing at once, timed from the first dial to the last CONNECT answer. Each member has its own pool (real ReconnectingClient, its own TLS link and kept session), backoff { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.5 }, and all send one signed-in user's ticket (so one PRESENCE, not N). The restart: SIGTERM (graceful close), the host started again on the same port and data dir (key, ticket keys, channel); time from its ready message (channel listed) to the last member's CONNECT answer; host CPU from /proc, from its listening to the last member back",
+    "the cold start of the same N members against the same host process: fresh HostConnectionPools (no TLS session, full handshakes), all dialing at once, timed from the first dial to the last CONNECT answer. Each member has its own pool (real ReconnectingClient, its own TLS link and kept session), backoff { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.5 }, and all send one signed-in user's ticket (so one PRESENCE, not N), each CONNECT with its own proof of the ticket's key over its connection's HELLO challenge. The restart: SIGTERM (graceful close), the host started again on the same port and data dir (key, ticket keys, channel); time from its ready message (channel listed) to the last member's CONNECT answer; host CPU from /proc, from its listening to the last member back",
   async run(context) {
     const count = context.quick ? 200 : 1_000;
     const runs = context.quick ? 1 : 3;
@@ -58,8 +59,8 @@ export const reconnectScenario: Scenario = {
     let host: Host | undefined;
     let load: BenchChild | undefined;
     try {
-      await signUpAndIn(tracker.ready.address, OWNER);
-      const ticket = await signUpAndIn(tracker.ready.address, MEMBER);
+      await signUp(tracker.ready.address, OWNER);
+      const member = portable(await signUpAndIn(tracker.ready.address, MEMBER));
       const hostOptions: HostStackOptions = {
         workDir: context.workDir,
         name: "host-reconnect",
@@ -76,7 +77,7 @@ export const reconnectScenario: Scenario = {
       const setup = (members: number): CohortSetup => ({
         endpoint,
         channel: CHANNEL,
-        ticket,
+        member,
         count: members,
         backoff: BACKOFF,
       });

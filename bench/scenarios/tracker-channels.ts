@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { nowUs } from "../lib/clock.js";
+import { deviceIdFor, signIn, signInAsGuest } from "../lib/credentials.js";
 import { openFileLimit } from "../lib/fd-limit.js";
 import { BenchChild } from "../lib/processes.js";
 import { progress } from "../lib/progress.js";
 import { medianRow } from "../lib/results.js";
 import type { Scenario, ScenarioContext } from "../lib/scenario.js";
-import { OWNER, type ServerChild, signUpAndIn, startTracker } from "../lib/stacks.js";
+import { OWNER, type ServerChild, signUp, startTracker } from "../lib/stacks.js";
 import { registerChannels } from "../lib/tracker-seed.js";
 import { BENCH_FINGERPRINT, WireClient } from "../lib/wire.js";
 import type { DirectoryPeerConfig, ListedOutcome } from "../processes/directory-peer.js";
@@ -61,14 +62,14 @@ export const trackerChannelsScenario: Scenario = {
       progress(
         `tracker-channels: ${channels} channels registered in ${((nowUs() - startedUs) / 1e6).toFixed(1)} s`,
       );
-      await signUpAndIn(tracker.ready.address, OWNER);
+      await signUp(tracker.ready.address, OWNER);
       const owner = await WireClient.open(tracker.ready.address);
       clients.push(owner);
-      await owner.request("SIGNIN", OWNER);
+      await signIn(owner, OWNER, deviceIdFor(OWNER.username));
       // The baseline's connection is signed in as a peer's is (it gets the events too).
       const lister = await WireClient.open(tracker.ready.address);
       clients.push(lister);
-      await lister.request("GUEST", {});
+      await signInAsGuest(lister);
 
       const watchers = await BenchChild.start("directory-watchers.ts", { name: "directory watchers" });
       children.push(watchers);

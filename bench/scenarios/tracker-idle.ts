@@ -14,7 +14,8 @@ const RSS_TARGET_MB = 300;
 /** Resident memory of the tracker holding 10,000 idle signed-in (GUEST) connections. */
 export const trackerIdleScenario: Scenario = {
   name: "tracker-idle",
-  baseline: "baseline-server.ts holding the same number of idle connections (after a one-line handshake)",
+  baseline:
+    "baseline-server.ts holding the same number of idle connections (after a HELLO and a CONNECT line)",
   async run(context) {
     const runs = context.quick ? 1 : 3;
     const limit = openFileLimit();
@@ -28,12 +29,10 @@ export const trackerIdleScenario: Scenario = {
     const baselineRuns: number[] = [];
     for (let run = 0; run < runs; run++) {
       const tracker = await startTracker(join(context.workDir, `tracker-${run}`));
-      hychatRuns.push(await measure(tracker, connections, { command: "GUEST", body: {} }));
+      hychatRuns.push(await measure(tracker, connections, "hychat"));
       await tracker.stop();
       const baseline = await startBaseline();
-      baselineRuns.push(
-        await measure(baseline, connections, { command: "CONNECT", body: { channel: "idle", ticket: "-" } }),
-      );
+      baselineRuns.push(await measure(baseline, connections, "baseline"));
       await baseline.stop();
       progress(
         `tracker-idle: run ${run + 1}: tracker ${hychatRuns[run]?.toFixed(0)} MB, baseline ${baselineRuns[run]?.toFixed(0)} MB`,
@@ -52,18 +51,21 @@ export const trackerIdleScenario: Scenario = {
   },
 };
 
-/** The server's resident memory once `connections` clients have each done `handshake`. */
+/**
+ * The server's resident memory once `connections` clients have each sent HELLO, then GUEST with a
+ * key of their own and its proof (the tracker), or a CONNECT line (the baseline).
+ */
 async function measure(
   server: ServerChild,
   connections: number,
-  handshake: { command: string; body: object },
+  kind: "hychat" | "baseline",
 ): Promise<number> {
   const clients = await holdConnections("idle clients", {
     mode: "baseline",
     target: server.ready.address,
     channel: "idle",
     count: connections,
-    handshake,
+    ...(kind === "hychat" ? { handshake: "guest" as const } : {}),
   });
   try {
     const stats = await server.call<ProcessStats>("stats");
