@@ -4,6 +4,7 @@ import { messageBytes, type SignedMessageFields } from "./canonical.js";
 import type { DeviceKey } from "./device-key.js";
 import { verifySignature } from "./signatures.js";
 import { readTicket, type TicketPayload } from "./tickets.js";
+import type { SignatureCheck, SignatureVerifierPool } from "./verify-pool.js";
 
 /** How far a message's `sentAt` may lie past its certificate's expiry (clocks differ). */
 export const CERTIFICATE_SKEW_S = 5 * 60;
@@ -74,6 +75,29 @@ export class MessageVerifier {
 
   /** Null when the message is its author's, signed for `channel`; else why not. */
   check(message: SignedMessage, channel: string): UnverifiedReason | null {
+    const prepared = this.prepare(message, channel);
+    if (typeof prepared === "string") return prepared;
+    return verifySignature(prepared.key, prepared.bytes, prepared.sig) ? null : "forged";
+  }
+
+  /** `check` for a page of messages, the signatures spread over `pool`'s threads. */
+  async checkAll(
+    messages: readonly SignedMessage[],
+    channel: string,
+    pool: SignatureVerifierPool,
+  ): Promise<(UnverifiedReason | null)[]> {
+    const prepared = messages.map((message) => this.prepare(message, channel));
+    const checks = prepared.filter((entry): entry is SignatureCheck => typeof entry !== "string");
+    const verdicts = await pool.verifyAll(checks);
+    let next = 0;
+    return prepared.map((entry) => {
+      if (typeof entry === "string") return entry;
+      return verdicts[next++] === true ? null : "forged";
+    });
+  }
+
+  /** The reason when the certificate already fails; else the signature check that decides. */
+  private prepare(message: SignedMessage, channel: string): UnverifiedReason | SignatureCheck {
     const { sig, cert, sentAt } = message;
     if (sig === null || cert === null || sentAt === null) return "unsigned";
     let payload: TicketPayload;
@@ -82,7 +106,6 @@ export class MessageVerifier {
     } catch {
       return "uncertified";
     }
-    const bytes = messageBytes({ ...message, sentAt, channel });
-    return verifySignature(payload.key, bytes, sig) ? null : "forged";
+    return { key: payload.key, bytes: messageBytes({ ...message, sentAt, channel }), sig };
   }
 }

@@ -1,6 +1,7 @@
 import type { JoinedChannel, LinkState, PeerEvent } from "../api/index.js";
 import type { DeviceKey } from "../auth/device-key.js";
 import type { MessageVerifier, UnverifiedReason } from "../auth/message-signature.js";
+import type { SignatureVerifierPool } from "../auth/verify-pool.js";
 import type { RemovalCode } from "../protocol/codes.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
 import {
@@ -49,6 +50,8 @@ export interface ChannelLinkContext {
   identity(): LinkIdentity | undefined;
   /** Checks messages against the tracker's key; undefined before it is known (nothing is then shown). */
   verifier(): MessageVerifier | undefined;
+  /** Threads that check the signatures of whole pages (a catch-up) at once. */
+  verifierPool: SignatureVerifierPool;
   emit(event: PeerEvent): void;
   /** The host no longer serves the channel here: ask the tracker where it is now. */
   lookup(link: ChannelLink): void;
@@ -58,6 +61,8 @@ export interface ChannelLinkContext {
 
 /** Most `HISTORY` pages fetched to catch up on one rejoin (MAX_PAGE messages each). */
 const MAX_CATCH_UP_PAGES = 1_000;
+/** Own messages remembered between sending and the host's echo, which then needs no check. */
+const MAX_SENT_REMEMBERED = 10_000;
 /** Least time between two notices about messages dropped live in one channel (the count adds up). */
 const DROP_NOTICE_INTERVAL_MS = 10_000;
 const DROP_REASONS: Record<UnverifiedReason, string> = {
@@ -114,6 +119,8 @@ export class ChannelLink implements HostChannelListener {
   /** Live drops not told yet, and when the last notice went out. */
   private droppedUntold: Record<UnverifiedReason, number> = { unsigned: 0, uncertified: 0, forged: 0 };
   private lastDropNotice = 0;
+  /** What this link sent and the host has not echoed yet: msgId to sentAt and text. */
+  private readonly sentByMe = new Map<string, string>();
 
   /**
    * `trustOwner`: the owner this peer knew the channel by; a host that answers with another one is
@@ -226,7 +233,28 @@ export class ChannelLink implements HostChannelListener {
     if (this.linkState !== "online" || session === undefined) {
       return Promise.reject(new ConnectionError("CONNECTION_CLOSED", `#${this.name} is ${this.linkState}`));
     }
+    if (command === "MESSAGE") this.rememberSent(body as HostRequestBodies["MESSAGE"]);
+    if (command === "CACHE") {
+      for (const message of (body as HostRequestBodies["CACHE"]).messages) this.rememberSent(message);
+    }
     return session.request(command, body);
+  }
+
+  /** The host's echo of a message sent here is known good without checking its signature. */
+  private rememberSent(message: { msgId: string; sentAt: string; text: string }): void {
+    if (this.sentByMe.size >= MAX_SENT_REMEMBERED) {
+      this.sentByMe.delete(this.sentByMe.keys().next().value as string);
+    }
+    this.sentByMe.set(message.msgId, `${message.sentAt}\n${message.text}`);
+  }
+
+  /** True for the echo of a message this link sent, as it was sent (then forgotten). */
+  private isOwnEcho(message: ChatMessage, self: string | undefined): boolean {
+    if (self === undefined || nameKey(message.from) !== nameKey(self)) return false;
+    const sent = this.sentByMe.get(message.msgId);
+    if (sent === undefined || sent !== `${message.sentAt}\n${message.text}`) return false;
+    this.sentByMe.delete(message.msgId);
+    return true;
   }
 
   /** Delivers the outbox now if online (a running flush picks up new entries by itself). */
@@ -374,7 +402,11 @@ export class ChannelLink implements HostChannelListener {
         hasMore = more.hasMore && more.messages.length > 0;
       }
       if (attempt !== this.attempt) return;
-      this.joined(reply, messages, identity, since === null);
+      const seen = this.lastSeq ?? 0;
+      const received = messages.filter((message) => message.seq > seen);
+      const fresh = await this.verified(received);
+      if (attempt !== this.attempt) return;
+      this.joined(reply, received, fresh, identity, since === null);
     } catch (error) {
       if (attempt !== this.attempt) return;
       this.joining = false;
@@ -415,9 +447,11 @@ export class ChannelLink implements HostChannelListener {
     });
   }
 
+  /** `received`: the messages after the last one seen; `fresh`: those of them that verified. */
   private joined(
     reply: HostOkBodies["CONNECT"],
-    messages: ChatMessage[],
+    received: ChatMessage[],
+    fresh: ChatMessage[],
     identity: LinkIdentity,
     firstJoin: boolean,
   ): void {
@@ -431,8 +465,6 @@ export class ChannelLink implements HostChannelListener {
     this.members.clear();
     for (const member of reply.members) this.members.set(nameKey(member.username), member);
     const seen = this.lastSeq ?? 0;
-    const received = messages.filter((message) => message.seq > seen);
-    const fresh = this.verified(received);
     const self = nameKey(identity.username);
     if (!firstJoin) {
       this.unread += fresh.filter((message) => nameKey(message.from) !== self).length;
@@ -535,14 +567,15 @@ export class ChannelLink implements HostChannelListener {
     this.schedulePositionSave();
     // The owner's own host, in this process, checked who sent it when it stored it: live messages
     // from it are not checked again (its history from disk is, like any host's).
-    const reason = this.session?.endpoint.local === undefined ? this.check(message) : null;
+    const self = this.context.identity()?.username;
+    const trusted = this.session?.endpoint.local !== undefined || this.isOwnEcho(message, self);
+    const reason = trusted ? null : this.check(message);
     if (reason !== null) {
       this.droppedTotal[reason] += 1;
       this.droppedUntold[reason] += 1;
       if (Date.now() - this.lastDropNotice >= DROP_NOTICE_INTERVAL_MS) this.tellDropped(this.takeUntold());
       return;
     }
-    const self = this.context.identity()?.username;
     const own = self !== undefined && nameKey(message.from) === nameKey(self);
     if (!own) this.unread += 1;
     this.context.emit({ type: "message", message, own });
@@ -552,12 +585,18 @@ export class ChannelLink implements HostChannelListener {
    * The messages of a page that verify as their authors' (signature and certificate, for this
    * channel); the others are counted and told in one notice.
    */
-  verified(messages: readonly ChatMessage[]): ChatMessage[] {
+  async verified(messages: readonly ChatMessage[]): Promise<ChatMessage[]> {
+    const verifier = this.context.verifier();
+    const reasons: readonly (UnverifiedReason | null)[] =
+      verifier === undefined
+        ? messages.map(() => "uncertified")
+        : await verifier.checkAll(messages, this.name, this.context.verifierPool);
     const kept: ChatMessage[] = [];
     const dropped: Record<UnverifiedReason, number> = { unsigned: 0, uncertified: 0, forged: 0 };
     let any = false;
-    for (const message of messages) {
-      const reason = this.check(message);
+    for (const [index, message] of messages.entries()) {
+      // One verdict per message; a missing one counts as not verified.
+      const reason = reasons[index] === undefined ? "forged" : reasons[index];
       if (reason === null) {
         kept.push(message);
         continue;

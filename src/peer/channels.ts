@@ -30,7 +30,7 @@ export class JoinedChannels {
 
   /** What every link of the user shares; the links reach the rest of the facade only through it. */
   linkContext(store: ClientStore): ChannelLinkContext {
-    const { options, logger, pool } = this.context;
+    const { options, logger, pool, verifierPool } = this.context;
     return {
       pool,
       store,
@@ -39,6 +39,7 @@ export class JoinedChannels {
       flushListener: this.lifecycle.flushListener,
       identity: () => this.linkIdentity(),
       verifier: () => this.messageVerifier(),
+      verifierPool,
       emit: (event) => this.lifecycle.linkEvent(event),
       lookup: () => void this.directory.refreshQuietly(),
       removed: (link, code, error) => this.removed(link, code, error),

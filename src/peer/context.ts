@@ -1,4 +1,5 @@
 import type { PeerEvent } from "../api/index.js";
+import type { SignatureVerifierPool } from "../auth/verify-pool.js";
 import type { ChannelLink, ChannelLinkContext } from "../client/channel-link.js";
 import type { ClientStore } from "../client/client-store.js";
 import type { HostConnectionPool } from "../client/host-connection.js";
@@ -75,6 +76,8 @@ export interface PeerContext {
   /** How the tracker's certificate is checked, on the peer's link and its host's. */
   readonly trackerTrust: TrackerTrust;
   readonly pool: HostConnectionPool;
+  /** Threads for checking the signatures of whole pages of messages. */
+  readonly verifierPool: SignatureVerifierPool;
   emit(event: PeerEvent): void;
   /** The signed-in user's state; undefined while nobody is signed in. */
   user(): UserState | undefined;

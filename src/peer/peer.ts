@@ -12,6 +12,7 @@ import type {
   PeerEventListener,
   SendOutcome,
 } from "../api/index.js";
+import { SignatureVerifierPool } from "../auth/verify-pool.js";
 import { HostConnectionPool } from "../client/host-connection.js";
 import { TrackerSession } from "../client/tracker-session.js";
 import { KNOWN_TRACKERS_FILE, TrackerTrust } from "../client/tracker-trust.js";
@@ -92,6 +93,7 @@ export class Peer implements PeerApi {
       tracker,
       trackerTrust,
       pool,
+      verifierPool: new SignatureVerifierPool(),
       emit: (event: PeerEvent) => this.hub.emit(event),
       user: () => this.session.current,
       requireUser: () => this.requireUser(),
@@ -209,7 +211,7 @@ export class Peer implements PeerApi {
       limit: options.limit ?? DEFAULT_PAGE,
     });
     link.noteOlder(page.messages);
-    return { ...page, messages: link.verified(page.messages) };
+    return { ...page, messages: await link.verified(page.messages) };
   }
 
   members(channel: string): MemberInfo[] {
@@ -267,6 +269,7 @@ export class Peer implements PeerApi {
       await this.session.end(false);
       await this.context.tracker.close();
       await this.context.pool.close();
+      await this.context.verifierPool.close();
       this.hub.clear();
     })();
     return this.closing;
