@@ -598,7 +598,8 @@ export class ChannelLink implements HostChannelListener {
       // One verdict per message; a missing one counts as not verified.
       const reason = reasons[index] === undefined ? "forged" : reasons[index];
       if (reason === null) {
-        kept.push(message);
+        // Shown under the channel it was checked for, whatever the host wrote in the field.
+        kept.push(message.channel === this.name ? message : { ...message, channel: this.name });
         continue;
       }
       dropped[reason] += 1;

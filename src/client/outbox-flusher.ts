@@ -36,7 +36,7 @@ export interface FlushListener {
 }
 
 /** Refusals that concern one message only: a batch refused with one of them is retried entry by entry. */
-const PER_ENTRY_CODES = new Set(["TEXT_TOO_LONG", "EMPTY_TEXT", "BAD_REQUEST"]);
+const PER_ENTRY_CODES = new Set(["TEXT_TOO_LONG", "EMPTY_TEXT", "BAD_REQUEST", "BAD_SIGNATURE"]);
 /** Refusals that go away by themselves: the entry stays and is retried later. */
 const TRANSIENT_CODES = new Set(["NO_SUCH_CHANNEL", "NOT_SIGNED_IN", "TOO_MANY_CONNECTIONS"]);
 

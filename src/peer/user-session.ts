@@ -56,11 +56,32 @@ export class UserSession {
   }
 
   async signUp(username: string, password: string): Promise<Identity> {
-    return this.begin(await this.context.tracker.signUp(username, password));
+    return this.lockedSignIn(username, () => this.context.tracker.signUp(username, password));
   }
 
   async signIn(username: string, password: string): Promise<Identity> {
-    return this.begin(await this.context.tracker.signIn(username, password));
+    return this.lockedSignIn(username, () => this.context.tracker.signIn(username, password));
+  }
+
+  /**
+   * Takes the user's instance lock before a password sign-in: that sign-in revokes this device's
+   * earlier tickets, so it must not happen while another peer runs as that user on this data dir.
+   */
+  private async lockedSignIn(username: string, signIn: () => Promise<TrackerCredentials>): Promise<Identity> {
+    const current = this.state;
+    const again = current !== undefined && nameKey(current.username) === nameKey(username);
+    // The user signed in here already holds the lock; `begin` takes it anew.
+    const lock = again
+      ? undefined
+      : acquireInstanceLock(ensureUserDir(this.context.options.dataDir, username), username);
+    let credentials: TrackerCredentials;
+    try {
+      credentials = await signIn();
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+    return this.begin(credentials, lock);
   }
 
   async guest(name?: string): Promise<Identity> {
@@ -195,14 +216,14 @@ export class UserSession {
   }
 
   /** Opens the user's state after the tracker accepted them: stores, own channels, joined channels, the outbox. */
-  private async begin(credentials: TrackerCredentials): Promise<Identity> {
+  private async begin(credentials: TrackerCredentials, heldLock?: InstanceLock): Promise<Identity> {
     const { options, tracker, logger } = this.context;
     await this.end(false);
     const dir = ensureUserDir(options.dataDir, credentials.username);
     let lock: InstanceLock;
     let store: ClientStore;
     try {
-      lock = acquireInstanceLock(dir, credentials.username);
+      lock = heldLock ?? acquireInstanceLock(dir, credentials.username);
     } catch (error) {
       // Signed in on the tracker but unable to use the local state: sign out there again.
       tracker.forget();

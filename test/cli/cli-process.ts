@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -19,6 +20,8 @@ export interface Exit {
 export class CliProcess {
   readonly child: ChildProcess;
   readonly stdoutLines: string[] = [];
+  /** Standard output as the child wrote it, byte for byte (the lines are its UTF-8 decoding). */
+  readonly stdoutChunks: Buffer[] = [];
   stderr = "";
   private partial = "";
   private readonly waiters = new Set<() => void>();
@@ -35,10 +38,11 @@ export class CliProcess {
       env: { ...process.env, NO_COLOR: "1", HYCHAT_LOG_LEVEL: "warn", ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });
-    this.child.stdout?.setEncoding("utf8");
+    const decoder = new StringDecoder("utf8");
     this.child.stderr?.setEncoding("utf8");
-    this.child.stdout?.on("data", (chunk: string) => {
-      const parts = (this.partial + chunk).split("\n");
+    this.child.stdout?.on("data", (bytes: Buffer) => {
+      this.stdoutChunks.push(bytes);
+      const parts = (this.partial + decoder.write(bytes)).split("\n");
       this.partial = parts.pop() ?? "";
       this.stdoutLines.push(...parts);
       this.wake();
@@ -51,7 +55,8 @@ export class CliProcess {
     this.child.stdin?.on("error", () => undefined);
     this.exited = new Promise((resolve) => {
       this.child.on("close", (code, signal) => {
-        if (this.partial !== "") this.stdoutLines.push(this.partial);
+        this.partial += decoder.end();
+        if (this.partial !== "") this.stdoutLines.push(...this.partial.split("\n"));
         this.partial = "";
         this.exit = { code, signal };
         this.wake();
@@ -62,6 +67,10 @@ export class CliProcess {
 
   get stdout(): string {
     return this.stdoutLines.join("\n");
+  }
+
+  get stdoutBytes(): Buffer {
+    return Buffer.concat(this.stdoutChunks);
   }
 
   /** Resolves with the first stdout line (from `from` on) matching `pattern`; rejects after the deadline or at exit. */

@@ -71,6 +71,8 @@ describe("cli format", () => {
         text: "x\u001b]0;owned\u0007",
         ts: "bad",
         sentAt: null,
+        sig: null,
+        cert: null,
       },
       { own: false },
     );

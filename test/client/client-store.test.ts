@@ -4,10 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { messageBytes } from "../../src/auth/canonical.js";
+import { DeviceKey } from "../../src/auth/device-key.js";
+import { verifySignature } from "../../src/auth/signatures.js";
+import { CLIENT_MIGRATIONS, ClientStore } from "../../src/client/client-store.js";
+import type { Author } from "../../src/client/outbox.js";
 
 const HOST_KEY = `sha256:${"ab".repeat(32)}`;
-
-import { CLIENT_MIGRATIONS, ClientStore } from "../../src/client/client-store.js";
+/** Who writes the outbox entries: the outbox signs them, it never reads the ticket. */
+const AUTHOR: Author = { username: "alice", key: DeviceKey.generate(), ticket: "payload.signature" };
 
 describe("client store", () => {
   const dir = mkdtempSync(join(tmpdir(), "hychat-client-store-"));
@@ -38,8 +43,8 @@ describe("client store", () => {
     const store = ClientStore.open(file);
     assert.equal(store.schemaVersion, CLIENT_MIGRATIONS.length);
     assert.deepEqual(
-      store.outbox.entries().map((entry) => [entry.channel, entry.msgId, entry.text]),
-      [["general", "m-1", "kept"]],
+      store.outbox.entries().map((entry) => [entry.channel, entry.msgId, entry.text, entry.sig, entry.cert]),
+      [["general", "m-1", "kept", null, null]],
     );
     store.markJoined("general");
     assert.equal(store.channel("general")?.joined, true);
@@ -64,12 +69,21 @@ describe("client store", () => {
   test("client - outbox entries are durable, ordered per channel, and leave only when removed", () => {
     const file = join(dir, "outbox.db");
     const store = ClientStore.open(file);
-    const a1 = store.outbox.add("a", "first");
-    store.outbox.add("b", "other");
-    const a2 = store.outbox.add("a", "second");
+    const a1 = store.outbox.add("a", "first", AUTHOR);
+    store.outbox.add("b", "other", AUTHOR);
+    const a2 = store.outbox.add("a", "second", AUTHOR);
     assert.ok(a1.position < a2.position);
     assert.match(a1.msgId, /^[0-9a-f-]{36}$/);
     assert.match(a1.sentAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // Signed when written, by the author's key, with the author's ticket as its certificate.
+    assert.equal(a1.cert, AUTHOR.ticket);
+    assert.ok(
+      verifySignature(
+        AUTHOR.key.publicKey,
+        messageBytes({ channel: "a", from: "alice", msgId: a1.msgId, sentAt: a1.sentAt, text: "first" }),
+        a1.sig as string,
+      ),
+    );
     store.close();
 
     const reopened = ClientStore.open(file);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import type { AddressInfo, Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { createServer, type Server } from "node:tls";
@@ -18,7 +19,7 @@ import { WakeOnChange } from "../helpers/wake-on-change.js";
 const BACKOFF = { initialMs: 2, maxMs: 10, jitter: 0 };
 
 /**
- * A minimal host: answers HELLO (with `version`) and PING, and lets the test push events, drop
+ * A minimal host: answers HELLO (with `version` and `challenge`, left out when undefined) and PING, and lets the test push events, drop
  * connections, or stop reading (`freeze`, as a stopped process or a dead path would).
  */
 class FakeHost {
@@ -26,6 +27,7 @@ class FakeHost {
   readonly sockets = new Set<Socket>();
   accepted = 0;
   version = PROTOCOL_VERSION;
+  challenge: string | undefined = randomBytes(32).toString("base64url");
   private server: Server | undefined;
 
   fingerprint = "";
@@ -45,7 +47,7 @@ class FakeHost {
               frame.id,
               "OK",
               frame.command === "HELLO"
-                ? { version: this.version, server: "host" }
+                ? { version: this.version, server: "host", challenge: this.challenge }
                 : frame.command === "RET_INFO"
                   ? { channel: 42 }
                   : { time: new Date().toISOString() },
@@ -239,6 +241,19 @@ describe("host connection", () => {
     assert.equal(channel.ups, 0);
     assert.equal((channel.errors[0] as { code?: string }).code, "UNSUPPORTED_VERSION");
     assert.match(String((channel.errors[0] as Error).message), new RegExp(`version ${PROTOCOL_VERSION + 1}`));
+  });
+
+  test("client - a HELLO answer without a challenge is BAD_REPLY: nothing could prove a ticket on that link", async () => {
+    const host = new FakeHost();
+    host.challenge = undefined;
+    hosts.push(host);
+    const address = await host.listen();
+    const pool = newPool();
+    const channel = new Recorder();
+    pool.get(address).attach("n", channel);
+    await channel.until(() => channel.downs >= 1);
+    assert.equal(channel.ups, 0);
+    assert.equal((channel.errors[0] as { code?: string }).code, "BAD_REPLY");
   });
 
   test("client - an answer that does not fit its command's schema is BAD_REPLY, never passed on", async () => {

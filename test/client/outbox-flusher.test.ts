@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import type { OutboxEntry } from "../../src/api/index.js";
-import { ClientStore } from "../../src/client/client-store.js";
+import { messageBytes } from "../../src/auth/canonical.js";
+import { DeviceKey } from "../../src/auth/device-key.js";
+import { verifySignature } from "../../src/auth/signatures.js";
+import { CLIENT_MIGRATIONS, ClientStore } from "../../src/client/client-store.js";
+import type { Author } from "../../src/client/outbox.js";
 import {
   type FlushListener,
   type FlushTarget,
@@ -13,10 +21,22 @@ import { silentLogger } from "../../src/util/logger.js";
 import { WakeOnChange } from "../helpers/wake-on-change.js";
 
 const CHANNEL = "room";
+/** Who signs the entries; the fake host never reads the ticket. */
+const AUTHOR: Author = { username: "alice", key: DeviceKey.generate(), ticket: "payload.signature" };
+
+/** One message as it went out: what the author signed and the signature it carried. */
+interface SentMessage {
+  msgId: string;
+  text: string;
+  sentAt: string;
+  sig: string;
+  cert: string;
+}
 
 interface SentRequest {
   command: "MESSAGE" | "CACHE";
   msgIds: string[];
+  messages: SentMessage[];
 }
 
 type Responder = (request: SentRequest) => Record<string, unknown> | Error;
@@ -27,6 +47,8 @@ class FakeHost {
   readonly stored = new Map<string, number>();
   online = true;
   rejoins = 0;
+  /** The author `FlushTarget.author()` answers; undefined while signed out. */
+  author: Author | undefined = AUTHOR;
   respond: Responder = (request) => this.store(request);
 
   store(request: SentRequest): Record<string, unknown> {
@@ -50,11 +72,13 @@ class FakeHost {
       rejoin: () => {
         this.rejoins += 1;
       },
+      author: () => this.author,
       request: (async (command: "MESSAGE" | "CACHE", body: object) => {
-        const record = body as { msgId?: string; messages?: { msgId: string }[] };
-        const msgIds =
-          command === "MESSAGE" ? [record.msgId as string] : (record.messages ?? []).map((m) => m.msgId);
-        const request = { command, msgIds };
+        const messages =
+          command === "MESSAGE"
+            ? [body as SentMessage]
+            : ((body as { messages?: SentMessage[] }).messages ?? []);
+        const request = { command, msgIds: messages.map((m) => m.msgId), messages };
         this.requests.push(request);
         const outcome = this.respond(request);
         if (outcome instanceof Error) throw outcome;
@@ -64,8 +88,7 @@ class FakeHost {
   }
 }
 
-function setup(options: OutboxFlusherOptions = {}) {
-  const store = ClientStore.open(":memory:");
+function setup(options: OutboxFlusherOptions = {}, store: ClientStore = ClientStore.open(":memory:")) {
   const host = new FakeHost();
   const delivered: [string, number][] = [];
   const dropped: [string[], string][] = [];
@@ -92,7 +115,7 @@ function setup(options: OutboxFlusherOptions = {}) {
   });
   /** Resolves once `check` holds, re-checking after every listener call; fails after a deadline. */
   const until = (check: () => boolean, timeoutMs?: number) => changes.until(check, timeoutMs);
-  const add = (...texts: string[]) => texts.map((text) => store.outbox.add(CHANNEL, text));
+  const add = (...texts: string[]) => texts.map((text) => store.outbox.add(CHANNEL, text, AUTHOR));
   const cleanup = () => {
     flusher.close();
     store.close();
@@ -100,9 +123,78 @@ function setup(options: OutboxFlusherOptions = {}) {
   return { store, host, flusher, delivered, dropped, stalls: () => stalls, until, add, cleanup };
 }
 
+/** True when `message` carries `author`'s signature over what it says, for CHANNEL. */
+function signedBy(message: SentMessage, author: Author): boolean {
+  const bytes = messageBytes({ channel: CHANNEL, from: author.username, ...message });
+  return verifySignature(author.key.publicKey, bytes, message.sig);
+}
+
 describe("outbox flusher", () => {
   let cleanup: () => void = () => {};
   afterEach(() => cleanup());
+  const dir = mkdtempSync(join(tmpdir(), "hychat-outbox-flusher-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("client - every entry goes out with the signature and certificate it was written with", async () => {
+    const t = setup();
+    cleanup = t.cleanup;
+    const written = t.add("solo");
+    t.flusher.flush();
+    await t.until(() => t.delivered.length === 1);
+    written.push(...t.add("a", "b"));
+    t.flusher.flush();
+    await t.until(() => t.delivered.length === 3);
+    const sent = t.host.requests.flatMap((request) => request.messages);
+    assert.deepEqual(
+      sent.map((message) => [message.msgId, message.sentAt, message.sig, message.cert]),
+      written.map((entry) => [entry.msgId, entry.sentAt, entry.sig, AUTHOR.ticket]),
+    );
+    assert.ok(sent.every((message) => signedBy(message, AUTHOR)));
+  });
+
+  test("client - an entry written before messages were signed is signed when delivered, with its own sentAt", async () => {
+    const file = join(dir, "legacy.db");
+    const db = new Database(file);
+    db.exec(CLIENT_MIGRATIONS[0] as string);
+    db.pragma("user_version = 1");
+    db.prepare("INSERT INTO outbox (channel, msg_id, text, sent_at) VALUES (?, ?, ?, ?)").run(
+      CHANNEL,
+      "legacy-1",
+      "from an older release",
+      "2026-11-25T09:30:00.123Z",
+    );
+    db.close();
+    const t = setup({}, ClientStore.open(file));
+    cleanup = t.cleanup;
+    assert.deepEqual(
+      t.store.outbox.entries().map((entry) => [entry.sig, entry.cert]),
+      [[null, null]],
+    );
+    t.flusher.flush();
+    await t.until(() => t.delivered.length === 1);
+    const [sent] = t.host.requests.flatMap((request) => request.messages);
+    assert.ok(sent !== undefined);
+    assert.deepEqual(
+      [sent.msgId, sent.text, sent.sentAt, sent.cert],
+      ["legacy-1", "from an older release", "2026-11-25T09:30:00.123Z", AUTHOR.ticket],
+    );
+    assert.ok(signedBy(sent, AUTHOR));
+  });
+
+  test("client - nothing is sent while no one is signed in to sign, and the entries wait", async () => {
+    const t = setup();
+    cleanup = t.cleanup;
+    t.add("later");
+    t.host.author = undefined;
+    t.flusher.flush();
+    await t.until(() => t.stalls() === 1);
+    assert.equal(t.host.requests.length, 0);
+    assert.equal(t.store.outbox.count(CHANNEL), 1);
+    t.host.author = AUTHOR;
+    t.flusher.flush();
+    await t.until(() => t.delivered.length === 1);
+    assert.deepEqual(t.delivered, [["later", 1]]);
+  });
 
   test("client - one entry goes as MESSAGE, a backlog as CACHE chunks, in order", async () => {
     const t = setup({ maxBatch: 2 });
@@ -134,7 +226,9 @@ describe("outbox flusher", () => {
   });
 
   test("client - a CACHE batch stays under the byte cap", async () => {
-    const t = setup({ maxBatchBytes: 400 });
+    // Each entry counts its id, text, time, signature and certificate: about 380 bytes for a
+    // 200-character text, 190 for a 10-character one. So x and y cannot share a batch, y and z can.
+    const t = setup({ maxBatchBytes: 600 });
     cleanup = t.cleanup;
     t.add("x".repeat(200), "y".repeat(200), "z".repeat(10));
     t.flusher.flush();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { SignatureVerifierPool } from "../../src/auth/verify-pool.js";
 import { ChannelLink, type ChannelLinkContext } from "../../src/client/channel-link.js";
 import { ClientStore } from "../../src/client/client-store.js";
 import { HostConnectionPool } from "../../src/client/host-connection.js";
@@ -14,6 +15,9 @@ function nextTurn(): Promise<void> {
 }
 
 /** A link on a real store that dials nothing (it has no address), counting position writes. */
+/** Checks no signature here: the links get no messages. */
+const verifierPool = new SignatureVerifierPool(1);
+
 function openLink(store: ClientStore, pool: HostConnectionPool): { link: ChannelLink; writes: () => number } {
   let writes = 0;
   const save = store.savePosition.bind(store);
@@ -27,6 +31,8 @@ function openLink(store: ClientStore, pool: HostConnectionPool): { link: Channel
     logger: silentLogger,
     flushListener: { delivered: () => {}, dropped: () => {}, stalled: () => {} },
     identity: () => undefined,
+    verifier: () => undefined,
+    verifierPool,
     emit: () => {},
     lookup: () => {},
     removed: () => {},
@@ -48,6 +54,7 @@ describe("client read positions", () => {
   const pool = new HostConnectionPool({ logger: silentLogger });
   after(async () => {
     await pool.close();
+    await verifierPool.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -48,14 +48,25 @@ describe("tracker session", () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
+  /** Each session is its own device unless a test names one: signing in on a device revokes its older tickets. */
+  let devices = 0;
   function session(
     address: Address,
     listener: Recorder,
     requestTimeoutMs = 5_000,
     renewal: { ticketRenewFraction?: number; ticketRenewMinDelayMs?: number } = {},
+    deviceId = `session-device-${++devices}`,
   ): TrackerSession {
     const created = new TrackerSession(
-      { address, trust: TRUST_ANY, backoff: BACKOFF, requestTimeoutMs, logger: silentLogger, ...renewal },
+      {
+        address,
+        deviceId,
+        trust: TRUST_ANY,
+        backoff: BACKOFF,
+        requestTimeoutMs,
+        logger: silentLogger,
+        ...renewal,
+      },
       listener,
     );
     cleanups.push(() => created.close());
@@ -72,6 +83,11 @@ describe("tracker session", () => {
     const credentials = await tracked.signUp("resumer", TEST_PASSWORD);
     assert.equal(credentials.username, "resumer");
     assert.equal(credentials.role, "user");
+    // The tracker's signing key comes with the sign-in, to check messages while it is down.
+    assert.deepEqual(credentials.trackerKey, {
+      publicKey: first.tracker.publicKey.export({ format: "der", type: "spki" }).toString("base64"),
+      issuer: first.tracker.issuer,
+    });
     await first.tracker.close();
     await listener.until(() => listener.states.includes(false));
     tracker = await startTestTracker({ dataDir: first.dataDir, port: first.address.port });

@@ -22,6 +22,8 @@ function message(seq: number, from = "bob", text = `text ${seq}`): ChatMessage {
     text,
     ts: "2026-11-25T09:30:00.123Z",
     sentAt: null,
+    sig: null,
+    cert: null,
   };
 }
 

@@ -363,6 +363,6 @@ export class FakePeer<Call> implements PeerApi {
 
   private makeMessage(channel: string, msgId: string, from: string, text: string, seq: number): ChatMessage {
     const ts = new Date(Date.UTC(2026, 0, 2, 9, 30, 0, 0)).toISOString();
-    return { channel, seq, msgId, from, text, ts, sentAt: null };
+    return { channel, seq, msgId, from, text, ts, sentAt: null, sig: null, cert: null };
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseFrame } from "../../src/protocol/frames.js";
+import { PROTOCOL_VERSION, parseFrame } from "../../src/protocol/frames.js";
+import { fingerprintOf } from "../../src/transport/tls-identity.js";
 import type { NetAddress } from "./client.js";
 import { RawSocket } from "./raw-socket.js";
 
@@ -119,31 +120,56 @@ export function expectedResponseId(bytes: Buffer): string | null | undefined {
 
 export type ResponseFrame = Record<string, unknown> & { id: string | null; status: string; body: unknown };
 
+/** The id of the `HELLO` `sendAndCheckResponses` sends first when the lines need the connection's challenge. */
+const HELLO_ID = "fz-hello";
+
+/** What a connection's lines may depend on: its `HELLO` challenge and the server's certificate fingerprint. */
+export interface HelloedLink {
+  challenge: string;
+  fingerprint: string;
+}
+
 /**
  * Sends `lines` on one new connection in chunks whose sizes cycle through `chunkSizes`, and checks that every line the
  * protocol answers got exactly one response with the id it promises, none of them `INTERNAL_ERROR`.
  * Returns the responses and events received (events: whatever the server pushed meanwhile).
+ * `lines` as a function: the connection sends `HELLO` first (its answer is not counted) and the
+ * lines are made from its challenge, so they can carry proofs of possession.
  */
 export async function sendAndCheckResponses(
   address: NetAddress,
-  lines: Buffer[],
+  lines: Buffer[] | ((link: HelloedLink) => Buffer[]),
   chunkSizes: readonly number[],
 ): Promise<{ responses: ResponseFrame[]; events: Record<string, unknown>[] }> {
-  const expected = new Map<string | null, number>();
-  for (const bytes of lines) {
-    const id = expectedResponseId(bytes);
-    if (id !== undefined) expected.set(id, (expected.get(id) ?? 0) + 1);
-  }
-  const total = [...expected.values()].reduce((sum, count) => sum + count, 0);
-  const data = Buffer.concat(lines.flatMap((bytes) => [bytes, Buffer.from("\n")]));
   const raw = await RawSocket.connect(address);
   try {
+    let planned: Buffer[];
+    if (typeof lines === "function") {
+      await raw.request(HELLO_ID, "HELLO", { version: PROTOCOL_VERSION });
+      const hello = await raw.response(HELLO_ID);
+      const challenge = (hello.body as { challenge?: unknown } | undefined)?.challenge;
+      assert.equal(typeof challenge, "string", `HELLO answered no challenge: ${JSON.stringify(hello)}`);
+      planned = lines({
+        challenge: challenge as string,
+        fingerprint: fingerprintOf(raw.socket.getPeerCertificate().raw),
+      });
+    } else {
+      planned = lines;
+    }
+    const expected = new Map<string | null, number>();
+    for (const bytes of planned) {
+      const id = expectedResponseId(bytes);
+      if (id !== undefined) expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    const total = [...expected.values()].reduce((sum, count) => sum + count, 0);
+    const data = Buffer.concat(planned.flatMap((bytes) => [bytes, Buffer.from("\n")]));
     for (let offset = 0, chunk = 0; offset < data.length; chunk += 1) {
       const size = Math.max(1, chunkSizes[chunk % chunkSizes.length] ?? data.length);
       await raw.send(data.subarray(offset, offset + size));
       offset += size;
     }
-    const responses = () => raw.frames.filter((frame) => frame.type === "response") as ResponseFrame[];
+    const responses = () =>
+      raw.frames.filter((frame) => frame.type === "response" && frame.id !== HELLO_ID) as ResponseFrame[];
     await raw.waitFor(() => responses().length >= total, 120_000);
     // Anything extra would already be here: ask once more and wait for that answer.
     await raw.send('{"type":"request","id":"fz-last","command":"PING","body":{}}\n');

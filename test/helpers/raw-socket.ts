@@ -1,8 +1,15 @@
 import { connect, type TLSSocket } from "node:tls";
+import { type ProofPurpose, proofBytes } from "../../src/auth/canonical.js";
+import type { DeviceKey } from "../../src/auth/device-key.js";
 import { LineFramer } from "../../src/protocol/framer.js";
+import { PROTOCOL_VERSION } from "../../src/protocol/frames.js";
+import { fingerprintOf } from "../../src/transport/tls-identity.js";
 import type { NetAddress } from "./client.js";
 
 type Frame = Record<string, unknown>;
+
+/** The id of the `HELLO` that `proof` sends. */
+export const RAW_HELLO_ID = "raw-hello";
 
 /**
  * A bare TLS socket for sending bytes that no well-behaved client would send, reading back every
@@ -18,6 +25,7 @@ export class RawSocket {
   /** Indexes of frames already handed out by `next`, so each frame is taken once. */
   private readonly taken = new Set<number>();
   private isClosed = false;
+  private hello: Promise<string> | undefined;
 
   private constructor(socket: TLSSocket) {
     this.socket = socket;
@@ -63,6 +71,26 @@ export class RawSocket {
   /** Sends one request frame as a line. */
   request(id: string, command: string, body: object): Promise<void> {
     return this.send(`${JSON.stringify({ type: "request", id, command, body })}\n`);
+  }
+
+  /**
+   * `key`'s proof of possession for `purpose` (and `channel`) on this connection: sends `HELLO`
+   * (id `raw-hello`, once) for the challenge, and signs it with the server's certificate fingerprint.
+   */
+  async proof(key: DeviceKey, purpose: ProofPurpose, channel?: string): Promise<string> {
+    this.hello ??= this.request(RAW_HELLO_ID, "HELLO", { version: PROTOCOL_VERSION })
+      .then(() => this.response(RAW_HELLO_ID))
+      .then((frame) => {
+        const challenge = (frame.body as { challenge?: unknown } | undefined)?.challenge;
+        if (typeof challenge !== "string")
+          throw new Error(`HELLO answered no challenge: ${JSON.stringify(frame)}`);
+        return challenge;
+      });
+    const challenge = await this.hello;
+    const fingerprint = fingerprintOf(this.socket.getPeerCertificate().raw);
+    return key.sign(
+      proofBytes({ purpose, fingerprint, challenge, ...(channel === undefined ? {} : { channel }) }),
+    );
   }
 
   /** Resolves once at least `count` frames have arrived; rejects at the deadline or on close before that. */

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, test } from "node:test";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
-import { nowSeconds, signTicket } from "../../src/auth/tickets.js";
+import { signMessage } from "../../src/auth/message-signature.js";
+import { nowSeconds, signTicket, type TicketPayload } from "../../src/auth/tickets.js";
 import type { ChatMessage, HostOkBodies } from "../../src/protocol/host-schemas.js";
-import type { TestClient } from "../helpers/client.js";
+import { registerTicketKey, type TestClient } from "../helpers/client.js";
 import { HostConnections, startTestHost, type TestHost } from "../helpers/host.js";
 import { connectGuest, connectUser, type SignedInClient } from "../helpers/tracker.js";
 
@@ -127,10 +129,15 @@ test("host - CONNECT refuses bad, forged, expired and foreign tickets with BAD_T
   const connection = await client();
   const identity = loadOrCreateIdentity(testHost.tracker.dataDir);
   const now = nowSeconds();
+  // Every ticket certifies this key and comes with its proof: only the ticket itself is wrong.
+  const key = DeviceKey.generate();
   const payload = {
-    v: 1 as const,
+    v: 2 as const,
     sub: "alice",
     role: "user" as const,
+    key: key.publicKey,
+    dev: "hand-made-device",
+    gen: 1,
     iat: now,
     exp: now + 60,
     iss: identity.issuer,
@@ -138,12 +145,14 @@ test("host - CONNECT refuses bad, forged, expired and foreign tickets with BAD_T
   const forged = signTicket(payload, generateKeyPairSync("ed25519").privateKey);
   const expired = signTicket({ ...payload, iat: now - 120, exp: now - 60 }, identity.privateKey);
   const foreign = signTicket({ ...payload, iss: "another-tracker" }, identity.privateKey);
-  for (const ticket of ["garbage", "a.b", forged, expired, foreign]) {
-    const error = await connection.requestError("CONNECT", { channel: "tickets", ticket });
+  const older = signTicket({ ...payload, v: 1 } as unknown as TicketPayload, identity.privateKey);
+  for (const ticket of ["garbage", "a.b", forged, expired, foreign, older]) {
+    const error = await connection.requestError("CONNECT", { channel: "tickets", ticket }, { key });
     assert.equal(error.code, "BAD_TICKET", ticket);
     assert.equal(error.status, "UNAUTHORIZED");
   }
   const valid = signTicket(payload, identity.privateKey);
+  registerTicketKey(valid, key);
   const missing = await connection.requestError("CONNECT", { channel: "nowhere", ticket: valid });
   assert.equal(missing.code, "NO_SUCH_CHANNEL");
   const joined = await connection.request("CONNECT", { channel: "tickets", ticket: valid });
@@ -195,15 +204,16 @@ test("host - MESSAGE stores, answers before the event, and broadcasts the flat m
   const sender = await join(alice.ticket, "send");
   const other = await join(bob.ticket, "send");
   const sentAt = "2026-11-25T09:30:00.123Z";
-  const reply = (await sender.client.request("MESSAGE", {
-    channel: "send",
-    msgId: "m-1",
-    text: "hello",
-    sentAt,
-  })) as unknown as HostOkBodies["MESSAGE"];
+  const sig = signMessage(alice.key, { channel: "send", from: "alice", msgId: "m-1", sentAt, text: "hello" });
+  const reply = (await sender.client.request(
+    "MESSAGE",
+    { channel: "send", msgId: "m-1", text: "hello", sentAt, sig, cert: alice.ticket },
+    { raw: true },
+  )) as unknown as HostOkBodies["MESSAGE"];
   assert.equal(reply.seq, 1);
   assert.equal(reply.duplicate, false);
   assert.match(reply.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  // The author's signature and certificate travel with the message, as the author sent them.
   const expected = {
     channel: "send",
     seq: 1,
@@ -212,11 +222,73 @@ test("host - MESSAGE stores, answers before the event, and broadcasts the flat m
     text: "hello",
     ts: reply.ts,
     sentAt,
+    sig,
+    cert: alice.ticket,
   };
   assert.deepEqual((await sender.client.nextEvent("MESSAGE")).body, expected);
   assert.deepEqual((await other.client.nextEvent("MESSAGE")).body, expected);
-  await sender.client.request("MESSAGE", { channel: "send", msgId: "m-2", text: "no sentAt" });
-  assert.equal((await other.client.nextEvent("MESSAGE")).body.sentAt, null);
+  // sentAt, sig and cert are required: a body without one is refused, and nothing is stored.
+  for (const field of ["sentAt", "sig", "cert"] as const) {
+    const body: Record<string, unknown> = { ...expected, msgId: `without-${field}` };
+    delete body[field];
+    const refused = await sender.client.requestError("MESSAGE", body, { raw: true });
+    assert.equal(refused.code, "BAD_REQUEST", field);
+    assert.match(refused.message, new RegExp(`^${field}: `));
+  }
+  const info = await sender.client.request("RET_INFO", { channel: "send" });
+  assert.equal(info.latestSeq, 1);
+});
+
+test("host - MESSAGE and CACHE refuse a certificate that is not the sender's, or not in force when written: BAD_SIGNATURE", async () => {
+  await testHost.host.host("certs");
+  const sender = await join(alice.ticket, "certs");
+  const identity = loadOrCreateIdentity(testHost.tracker.dataDir);
+  const now = nowSeconds();
+  const claims = {
+    v: 2 as const,
+    sub: "alice",
+    role: "user" as const,
+    key: alice.key.publicKey,
+    dev: "old-device",
+    gen: 1,
+    iat: now - 7_200,
+    exp: now - 3_600,
+    iss: identity.issuer,
+  };
+  const expired = signTicket(claims, identity.privateKey);
+  const forged = signTicket({ ...claims, exp: now + 3_600 }, generateKeyPairSync("ed25519").privateKey);
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+  const send = (msgId: string, cert: string, sentAt = new Date().toISOString()) =>
+    sender.client.request("MESSAGE", { channel: "certs", msgId, text: msgId, sentAt, cert });
+  for (const [msgId, cert, sentAt] of [
+    ["bobs-cert", bob.ticket, undefined],
+    ["guests-cert", guest.ticket, undefined],
+    ["forged-cert", forged, undefined],
+    ["garbage-cert", "a.b", undefined],
+    ["far-future", alice.ticket, "2999-01-01T00:00:00.000Z"],
+    // Written more than 5 minutes after the certificate expired.
+    ["after-expiry", expired, iso(claims.exp + 6 * 60)],
+  ] as const) {
+    const refused = await send(msgId, cert, sentAt).then(
+      () => undefined,
+      (error: unknown) => error as { code?: string },
+    );
+    assert.equal(refused?.code, "BAD_SIGNATURE", msgId);
+  }
+  // A certificate that has expired since still vouches for what was written while it was in force.
+  assert.equal((await send("while-valid", expired, iso(claims.exp - 60))).seq, 1);
+  assert.equal((await send("within-skew", expired, iso(claims.exp + 4 * 60))).seq, 2);
+  // One bad certificate in a CACHE refuses all of it.
+  const batch = await sender.client.requestError("CACHE", {
+    channel: "certs",
+    messages: [
+      { msgId: "c-1", text: "fine" },
+      { msgId: "c-2", text: "not mine", cert: bob.ticket },
+    ],
+  });
+  assert.equal(batch.code, "BAD_SIGNATURE");
+  const info = await sender.client.request("RET_INFO", { channel: "certs" });
+  assert.equal(info.latestSeq, 2, "nothing refused was stored");
 });
 
 test("host - MESSAGE refuses empty, blank and too long text, and bad bodies", async () => {
@@ -311,7 +383,17 @@ test("host - CONNECT without since gives the last 50, with since everything afte
   assert.deepEqual(current.joined.history, []);
   assert.equal(current.joined.hasMore, false);
   const first = latest.joined.history[0] as ChatMessage;
-  assert.deepEqual(Object.keys(first).sort(), ["channel", "from", "msgId", "sentAt", "seq", "text", "ts"]);
+  assert.deepEqual(Object.keys(first).sort(), [
+    "cert",
+    "channel",
+    "from",
+    "msgId",
+    "sentAt",
+    "seq",
+    "sig",
+    "text",
+    "ts",
+  ]);
 });
 
 test("host - HISTORY pages before, after, between and latest, ascending, hasMore the way asked", async () => {

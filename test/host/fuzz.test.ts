@@ -3,13 +3,17 @@ import { generateKeyPairSync } from "node:crypto";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
+import { proofBytes } from "../../src/auth/canonical.js";
+import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { nowSeconds, signTicket } from "../../src/auth/tickets.js";
 import { type ChatMessage, hostBodySchemas, MAX_PAGE } from "../../src/protocol/host-schemas.js";
-import type { TestClient } from "../helpers/client.js";
+import { SIGNATURE_PATTERN } from "../../src/protocol/names.js";
+import { keyOfTicket, type TestClient, ticketSubject } from "../helpers/client.js";
 import {
   ASSIGN_ID,
   encodeLine,
+  type HelloedLink,
   inputLine,
   oddValues,
   type PlannedRequest,
@@ -26,6 +30,13 @@ const LINES_BEFORE_CONNECT = 300;
 /** The channel every run joins, and a private moderated one only the owner may enter. */
 const CHANNEL = "fuzz";
 const PRIVATE_CHANNEL = "closed";
+/**
+ * A `proof` that becomes, once the connection's challenge is known, the proof of the ticket's key
+ * for this host and the body's channel (a throwaway key's for a ticket no test client holds).
+ */
+const PROVE = "<proof of the ticket's key>";
+/** Signs nothing of ours: the proofs of tickets no test client holds. */
+const STRANGER_KEY = DeviceKey.generate();
 
 let testHost: TestHost;
 let alice: SignedInClient;
@@ -46,9 +57,12 @@ before(async () => {
   const identity = loadOrCreateIdentity(testHost.tracker.dataDir);
   const now = nowSeconds();
   const payload = {
-    v: 1 as const,
+    v: 2 as const,
     sub: "alice",
     role: "user" as const,
+    key: STRANGER_KEY.publicKey,
+    dev: "fuzz-device",
+    gen: 1,
     iat: now,
     exp: now + 600,
     iss: identity.issuer,
@@ -92,8 +106,20 @@ const text = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("", " \n\t", "😀".repeat(4000), "😀".repeat(4001)) },
 );
 const sentAt = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(null, "2026-11-25T09:30:00.123Z") },
+  { weight: 6, arbitrary: fc.constant("2026-11-25T09:30:00.123Z") },
+  { weight: 1, arbitrary: fc.constant(null) },
   { weight: 1, arbitrary: fc.string({ maxLength: 70 }) },
+  { weight: 1, arbitrary: oddValues },
+);
+/** Signatures the host stores as they come (members check them); it checks only their form. */
+const sig = fc.oneof(
+  { weight: 6, arbitrary: fc.stringMatching(SIGNATURE_PATTERN) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 100 }) },
+  { weight: 1, arbitrary: oddValues },
+);
+const proof = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(PROVE) },
+  { weight: 1, arbitrary: fc.stringMatching(SIGNATURE_PATTERN) },
   { weight: 1, arbitrary: oddValues },
 );
 /** One message more than `CACHE` takes. */
@@ -106,8 +132,9 @@ const seq = fc.oneof(
 
 /**
  * Requests whose body fits their command most of the time, so the handlers past validation run.
- * `CONNECT`s mostly carry the connection's own ticket, else one of `otherTickets` or a random string;
- * a `from` or `username` in a body tries to pass for someone else.
+ * `CONNECT`s mostly carry the connection's own ticket, else one of `otherTickets` or a random string,
+ * and mostly the proof of that ticket's key; messages mostly carry the connection's own ticket as
+ * their certificate, else another; a `from` or `username` in a body tries to pass for someone else.
  */
 function hostRequests(ownTicket: string, otherTickets: readonly string[]): fc.Arbitrary<PlannedRequest> {
   const ticket = fc.oneof(
@@ -117,18 +144,25 @@ function hostRequests(ownTicket: string, otherTickets: readonly string[]): fc.Ar
   );
   const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
   const message = fc.record(
-    { msgId, text, sentAt: optional(sentAt), from: optional(username) },
-    { requiredKeys: ["msgId", "text"] },
+    { msgId, text, sentAt, sig, cert: ticket, from: optional(username) },
+    { requiredKeys: ["msgId", "text", "sentAt", "sig", "cert"] },
   );
   const bodies: Record<string, fc.Arbitrary<object>> = {
     CONNECT: fc.record(
-      { channel: channelName, ticket, since: seq, invisible: fc.oneof(fc.boolean(), oddValues), username },
-      { requiredKeys: ["channel", "ticket"] },
+      {
+        channel: channelName,
+        ticket,
+        proof,
+        since: seq,
+        invisible: fc.oneof(fc.boolean(), oddValues),
+        username,
+      },
+      { requiredKeys: ["channel", "ticket", "proof"] },
     ),
     DISCONNECT: fc.record({ channel: channelName }),
     MESSAGE: fc.record(
-      { channel: channelName, msgId, text, sentAt, from: username },
-      { requiredKeys: ["channel", "msgId", "text"] },
+      { channel: channelName, msgId, text, sentAt, sig, cert: ticket, from: username },
+      { requiredKeys: ["channel", "msgId", "text", "sentAt", "sig", "cert"] },
     ),
     CACHE: fc.record({
       channel: channelName,
@@ -164,6 +198,27 @@ function hostRequests(ownTicket: string, otherTickets: readonly string[]): fc.Ar
   );
 }
 
+/**
+ * The frame with its `PROVE` placeholder replaced by the proof for this connection: signed by the
+ * key of the body's ticket (when a test client holds it) for this host, challenge and channel.
+ */
+function proved(value: unknown, link: HelloedLink): unknown {
+  if (typeof value !== "object" || value === null || Buffer.isBuffer(value)) return value;
+  const frame = value as Record<string, unknown>;
+  const body = frame.body;
+  if (typeof body !== "object" || body === null || (body as { proof?: unknown }).proof !== PROVE)
+    return value;
+  const { ticket, channel } = body as { ticket?: unknown; channel?: unknown };
+  const key = (typeof ticket === "string" ? keyOfTicket(ticket) : undefined) ?? STRANGER_KEY;
+  const bytes = proofBytes({
+    purpose: "CONNECT",
+    fingerprint: link.fingerprint,
+    challenge: link.challenge,
+    channel: typeof channel === "string" ? channel : "",
+  });
+  return { ...frame, body: { ...body, proof: key.sign(bytes) } };
+}
+
 function hostLines(ownTicket: string, otherTickets: readonly string[]): fc.Arbitrary<unknown> {
   const requests = hostRequests(ownTicket, otherTickets);
   const hostile = inputLine({
@@ -172,11 +227,14 @@ function hostLines(ownTicket: string, otherTickets: readonly string[]): fc.Arbit
     fieldNames: [
       "channel",
       "ticket",
+      "proof",
       "since",
       "invisible",
       "msgId",
       "text",
       "sentAt",
+      "sig",
+      "cert",
       "messages",
       "before",
       "after",
@@ -240,15 +298,15 @@ test("host - 10,000 random lines before and after a valid CONNECT each get exact
             type: "request",
             id: ASSIGN_ID,
             command: "CONNECT",
-            body: { channel: CHANNEL, ticket: identity.ticket },
+            body: { channel: CHANNEL, ticket: identity.ticket, proof: PROVE },
           };
-          const lines = [
-            ...valuesBefore.map((value, index) => encodeLine(value, `${prefix}-b${index}`)),
-            encodeLine(connect, `${prefix}-connect`),
-            ...valuesAfter.map((value, index) => encodeLine(value, `${prefix}-a${index}`)),
+          const lines = (link: HelloedLink) => [
+            ...valuesBefore.map((value, index) => encodeLine(proved(value, link), `${prefix}-b${index}`)),
+            encodeLine(proved(connect, link), `${prefix}-connect`),
+            ...valuesAfter.map((value, index) => encodeLine(proved(value, link), `${prefix}-a${index}`)),
           ];
           const { responses } = await sendAndCheckResponses(testHost.address, lines, chunkSizes);
-          framesSent += lines.length;
+          framesSent += valuesBefore.length + 1 + valuesAfter.length;
           const joined = responses.find((frame) => frame.id === `${prefix}-connect`);
           assert.equal(joined?.status, "OK", JSON.stringify(joined));
         },
@@ -285,6 +343,12 @@ test("host - 10,000 random lines before and after a valid CONNECT each get exact
       // Only the senders' tickets name who sent: never a guest, never a `from` in the body.
       const senders = new Set(messages.map((message) => message.from));
       for (const sender of senders) assert.ok(["owner", "alice", "fresh"].includes(sender), sender);
+      // Every stored message came with a signature and a certificate of its sender.
+      for (const message of messages) {
+        assert.match(message.sig ?? "", SIGNATURE_PATTERN, `${channel} #${message.seq} sig`);
+        assert.notEqual(message.sentAt, null, `${channel} #${message.seq} sentAt`);
+        assert.equal(ticketSubject(message.cert ?? "")?.toLowerCase(), message.from.toLowerCase());
+      }
     }
     // Every connection but the owner's is gone: none is left behind in the server or in a channel.
     await member.client.close();

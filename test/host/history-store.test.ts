@@ -22,8 +22,12 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function message(channel: string, msgId: string, from = "alice"): NewMessage {
-  return { channel, from, msgId, text: `text ${msgId}`, sentAt: null };
+/** A signature-shaped string: the store keeps what members sent, it checks nothing. */
+const SIG = "s".repeat(86);
+const SENT_AT = "2026-11-25T09:30:00.123Z";
+
+function message(channel: string, msgId: string, from = "alice", cert = `cert.${from}`): NewMessage {
+  return { channel, from, msgId, text: `text ${msgId}`, sentAt: SENT_AT, sig: SIG, cert };
 }
 
 test("history store - migrates a new database to the latest schema, with WAL and synchronous FULL", () => {
@@ -148,6 +152,100 @@ test("history store - pages are ascending and hasMore points the way they were r
         assert.equal(page.hasMore, all.length > limit);
       },
     ),
+  );
+  store.close();
+});
+
+test("history store - signatures and certificates come back with their messages, each certificate stored once", () => {
+  const dir = tempDir();
+  const store = HistoryStore.open(dir);
+  store.addChannel("a", "public", false);
+  store.addChannel("b", "public", false);
+  const results = store.append([
+    message("a", "1"),
+    message("a", "2", "bob"),
+    message("b", "1"),
+    { ...message("a", "3"), sig: "t".repeat(86), cert: "cert.alice-renewed" },
+  ]);
+  assert.deepEqual(
+    results.map((result) => [result.message.sig, result.message.cert]),
+    [
+      [SIG, "cert.alice"],
+      [SIG, "cert.bob"],
+      [SIG, "cert.alice"],
+      ["t".repeat(86), "cert.alice-renewed"],
+    ],
+  );
+  store.close();
+  const reopened = HistoryStore.open(dir);
+  const page = reopened.page("a", { limit: 10 });
+  assert.deepEqual(
+    page.messages.map((entry) => [entry.seq, entry.from, entry.sentAt, entry.sig, entry.cert]),
+    [
+      [1, "alice", SENT_AT, SIG, "cert.alice"],
+      [2, "bob", SENT_AT, SIG, "cert.bob"],
+      [3, "alice", SENT_AT, "t".repeat(86), "cert.alice-renewed"],
+    ],
+  );
+  const db = new Database(join(dir, HOST_DB_FILE), { readonly: true });
+  try {
+    const certificates = db.prepare("SELECT cert FROM certificates ORDER BY cert").all() as {
+      cert: string;
+    }[];
+    assert.deepEqual(
+      certificates.map((row) => row.cert),
+      ["cert.alice", "cert.alice-renewed", "cert.bob"],
+    );
+  } finally {
+    db.close();
+  }
+  // A duplicate answers the stored original, certificate included.
+  const [again] = reopened.append([{ ...message("a", "1"), cert: "cert.other" }]);
+  assert.deepEqual([again?.duplicate, again?.message.cert], [true, "cert.alice"]);
+  reopened.close();
+});
+
+test("history store - a certificate first seen in a failed batch is stored with the next message that brings it", () => {
+  const dir = tempDir();
+  const store = HistoryStore.open(dir);
+  store.addChannel("a", "public", false);
+  const broken = { ...message("a", "2", "carol"), text: null as unknown as string };
+  assert.throws(() => store.append([message("a", "1", "carol"), broken]));
+  const [stored] = store.append([message("a", "3", "carol")]);
+  assert.equal(stored?.message.cert, "cert.carol");
+  assert.deepEqual(
+    store.page("a", { limit: 10 }).messages.map((entry) => [entry.seq, entry.msgId, entry.cert]),
+    [[1, "3", "cert.carol"]],
+  );
+  store.close();
+});
+
+test("history store - messages stored before signing come back unsigned, beside signed ones", () => {
+  const dir = tempDir();
+  const db = new Database(join(dir, HOST_DB_FILE));
+  db.exec(HOST_MIGRATIONS[0] as string);
+  db.pragma("user_version = 1");
+  db.prepare("INSERT INTO channels (name, view, moderated, created_at) VALUES (?, ?, ?, ?)").run(
+    "a",
+    "public",
+    0,
+    SENT_AT,
+  );
+  db.prepare(
+    "INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  ).run("a", 1, "old", "alice", "from before", SENT_AT, null);
+  db.close();
+  const store = HistoryStore.open(dir);
+  assert.equal(store.schemaVersion, HOST_MIGRATIONS.length);
+  assert.equal(store.append([message("a", "new")])[0]?.message.seq, 2);
+  assert.deepEqual(
+    store
+      .page("a", { limit: 10 })
+      .messages.map((entry) => [entry.msgId, entry.sentAt, entry.sig, entry.cert]),
+    [
+      ["old", null, null, null],
+      ["new", SENT_AT, SIG, "cert.alice"],
+    ],
   );
   store.close();
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { signMessage } from "../../src/auth/message-signature.js";
 import type { HostOkBodies } from "../../src/protocol/host-schemas.js";
 import type { TestClient } from "../helpers/client.js";
 import { connectMember, startTestHost, type TestHost } from "../helpers/host.js";
@@ -120,13 +121,20 @@ test("messages - on the sender's connection the OK comes before the MESSAGE even
   await testHost.host.host("order");
   const raw = await RawSocket.connect(testHost.address);
   try {
-    await raw.request("c", "CONNECT", { channel: "order", ticket: user(0).ticket });
+    const sender = user(0);
+    await raw.request("c", "CONNECT", {
+      channel: "order",
+      ticket: sender.ticket,
+      proof: await raw.proof(sender.key, "CONNECT", "order"),
+    });
     assert.equal((await raw.response("c")).status, "OK");
     for (let index = 0; index < 20; index += 1) {
+      const message = { msgId: `m${index}`, text: `text ${index}`, sentAt: new Date().toISOString() };
       await raw.request(`m${index}`, "MESSAGE", {
         channel: "order",
-        msgId: `m${index}`,
-        text: `text ${index}`,
+        ...message,
+        sig: signMessage(sender.key, { channel: "order", from: sender.username, ...message }),
+        cert: sender.ticket,
       });
     }
     await raw.next((frame) => frame.type === "event" && (frame.body as { msgId?: string }).msgId === "m19");

@@ -16,7 +16,11 @@ test("slow member - a member that never reads is dropped while another member re
   const slow = await RawSocket.connect(testHost.address);
   try {
     await testHost.host.host("firehose");
-    await slow.request("c", "CONNECT", { channel: "firehose", ticket: bob.ticket });
+    await slow.request("c", "CONNECT", {
+      channel: "firehose",
+      ticket: bob.ticket,
+      proof: await slow.proof(bob.key, "CONNECT", "firehose"),
+    });
     assert.equal((await slow.response("c")).status, "OK");
     slow.socket.pause();
     const reader = await connectMember(testHost.address, alice.ticket, "firehose");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { signMessage } from "../../src/auth/message-signature.js";
 import {
   type HostChannelListener,
   HostConnectionPool,
@@ -122,18 +123,29 @@ describe("TLS on every link", () => {
     const connection = pool.get({ address: proxy.address, fingerprint: host.host.fingerprint });
     connection.attach("quiet", channel);
     await channel.until(() => channel.ups === 1);
-    await connection.request("CONNECT", { channel: "quiet", ticket: bob.ticket });
+    await connection.connect({ channel: "quiet", ticket: bob.ticket }, bob.key);
+    const sentAt = new Date().toISOString();
+    const sig = signMessage(bob.key, {
+      channel: "quiet",
+      from: "bob",
+      msgId: "m-1",
+      sentAt,
+      text: SECRET_TEXT,
+    });
     await connection.request("MESSAGE", {
       channel: "quiet",
       msgId: "m-1",
       text: SECRET_TEXT,
-      sentAt: new Date().toISOString(),
+      sentAt,
+      sig,
+      cert: bob.ticket,
     });
     const seen = await watcher.client.nextEvent("MESSAGE", (body) => body.text === SECRET_TEXT);
     assert.equal(seen.body.from, "bob");
     assertUnreadable(proxy.recorded(), {
       "bob's ticket": bob.ticket,
       "the message": SECRET_TEXT,
+      "the message's signature": sig,
       "a frame": '"command"',
     });
   });
