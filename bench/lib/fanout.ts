@@ -1,5 +1,5 @@
-import type { RunOutcome } from "../processes/members.js";
-import type { PublishOutcome } from "../processes/publisher.js";
+import type { RunOutcome, RunSends } from "../processes/members.js";
+import type { PreparedRun, PublishOutcome } from "../processes/publisher.js";
 import type { ProcessStats } from "./child.js";
 import { type Credentials, portable } from "./credentials.js";
 import { BenchChild } from "./processes.js";
@@ -32,7 +32,8 @@ export interface FanoutSystemOptions {
   members: number;
   /**
    * The channel owner's ticket and key, which the publisher joins with and signs every message
-   * with: on the baseline too, so its messages are the same size (it checks nothing).
+   * with (before each run's clock starts): on the baseline too, so its messages are the same
+   * bytes (it checks nothing).
    */
   owner: Credentials;
 }
@@ -67,20 +68,78 @@ export interface FanoutRunOptions {
   timeoutMs: number;
 }
 
+/**
+ * Most messages the publisher holds signed at once. A run of more is measured in segments of at
+ * most this many, each signed before its own clock starts; its figures add up over them.
+ */
+export const MAX_PRESIGNED_MESSAGES = 200_000;
+
 export interface FanoutMeasurement {
   deliveries: number;
+  /** Measured time: the segments' windows from first send to last receipt, added up. */
   wallMs: number;
   deliveriesPerSecond: number;
   latency: Histogram;
   serverCpuUs: number;
   serverMaxRssBytes: number;
   membersCpuUs: number;
+  /** Publisher CPU within the measured windows (sending and reading answers; no signing). */
   publisherCpuUs: number;
+  /** Time spent signing and encoding the run's messages before its clock(s) started. */
+  signMs: number;
+  /** Measured windows the run took (more than one when it had over `MAX_PRESIGNED_MESSAGES`). */
+  segments: number;
   /** Empty when every member got every message exactly once and in order. */
   errors: string[];
 }
 
+/**
+ * One run: `run.messages` messages from the publisher, each to every member. The publisher signs
+ * and encodes them first, outside the measured window (a real sender signs their own messages
+ * before sending them); a run of more than `MAX_PRESIGNED_MESSAGES` goes in segments, each signed
+ * before its window, whose deliveries, times, CPU and latencies add up.
+ */
 export async function measureFanout(system: FanoutSystem, run: FanoutRunOptions): Promise<FanoutMeasurement> {
+  const segments = Math.ceil(run.messages / MAX_PRESIGNED_MESSAGES);
+  const parts: FanoutMeasurement[] = [];
+  let done = 0;
+  for (let segment = 0; segment < segments; segment++) {
+    const messages = Math.round((run.messages * (segment + 1)) / segments) - done;
+    done += messages;
+    const runTag = segments === 1 ? run.runTag : `${run.runTag}s${segment}`;
+    parts.push(await measureSegment(system, { ...run, runTag, messages }));
+  }
+  if (parts.length === 1) return parts[0] as FanoutMeasurement;
+  const sum = (pick: (part: FanoutMeasurement) => number): number =>
+    parts.reduce((total, part) => total + pick(part), 0);
+  const latency = new Histogram();
+  for (const part of parts) latency.add(part.latency);
+  const complete = parts.every((part) => part.deliveriesPerSecond > 0);
+  const wallMs = sum((part) => part.wallMs);
+  const deliveries = sum((part) => part.deliveries);
+  return {
+    deliveries,
+    wallMs,
+    deliveriesPerSecond: complete ? deliveries / (wallMs / 1000) : 0,
+    latency,
+    serverCpuUs: sum((part) => part.serverCpuUs),
+    serverMaxRssBytes: Math.max(...parts.map((part) => part.serverMaxRssBytes)),
+    membersCpuUs: sum((part) => part.membersCpuUs),
+    publisherCpuUs: sum((part) => part.publisherCpuUs),
+    signMs: sum((part) => part.signMs),
+    segments: parts.length,
+    errors: parts.flatMap((part, index) => part.errors.map((error) => `segment ${index + 1}: ${error}`)),
+  };
+}
+
+async function measureSegment(system: FanoutSystem, run: FanoutRunOptions): Promise<FanoutMeasurement> {
+  // Signing is done before the figures before the window are taken: none of its CPU is counted.
+  const signed = await system.publisher.call<PreparedRun>(
+    "prepare",
+    { runTag: run.runTag, messages: run.messages, textBytes: run.textBytes },
+    // Well over the ~100 µs a message signing and encoding take on a slow machine.
+    60_000 + run.messages * 2,
+  );
   const before = await Promise.all([
     system.server.stats(),
     system.members.call<ProcessStats>("stats"),
@@ -88,10 +147,15 @@ export async function measureFanout(system: FanoutSystem, run: FanoutRunOptions)
   ]);
   await system.members.call("expect", { runTag: run.runTag, messages: run.messages });
   await system.server.profileStart?.();
-  const published = await system.publisher.call<PublishOutcome>("publish", run, run.timeoutMs + 10_000);
+  const published = await system.publisher.call<PublishOutcome>(
+    "publish",
+    { window: run.window, timeoutMs: run.timeoutMs },
+    run.timeoutMs + 10_000,
+  );
+  const sends: RunSends = { firstSendUs: published.firstSendUs, sendOffsetsUs: published.sendOffsetsUs };
   const received = await system.members.call<RunOutcome>(
     "wait",
-    { timeoutMs: Math.max(10_000, run.timeoutMs / 4) },
+    { timeoutMs: Math.max(10_000, run.timeoutMs / 4), ...sends },
     run.timeoutMs + 10_000,
   );
   await system.server.profileStop?.(run.runTag);
@@ -114,6 +178,8 @@ export async function measureFanout(system: FanoutSystem, run: FanoutRunOptions)
     serverMaxRssBytes: after[0]?.maxRssBytes ?? 0,
     membersCpuUs: (after[1]?.cpuUs ?? 0) - (before[1]?.cpuUs ?? 0),
     publisherCpuUs: (after[2]?.cpuUs ?? 0) - (before[2]?.cpuUs ?? 0),
+    signMs: signed.signMs,
+    segments: 1,
     errors,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * How bench messages carry what the readers check: the msgId is `<run tag>.<position>.<send time>`
- * (monotonic microseconds) and the text starts with the send time too, padded to the wanted size.
+ * How bench messages carry what the readers check: the msgId is `<run tag>.<position>.<time>`
+ * (monotonic microseconds: when the message was written, which for the fan-out publisher is when
+ * it was signed, before the run) and the text starts with that time too, padded to the wanted size.
  * Readers find the msgId with one byte search instead of parsing every line as JSON, so the load
  * process costs as little as possible per delivery.
  */
@@ -12,13 +13,13 @@ export function runMarker(tag: string): string {
   return `"msgId":"${tag}.`;
 }
 
-export function benchMsgId(tag: string, position: number, sendUs: number): string {
-  return `${tag}.${position}.${sendUs}`;
+export function benchMsgId(tag: string, position: number, writtenUs: number): string {
+  return `${tag}.${position}.${writtenUs}`;
 }
 
-/** A text of exactly `bytes` ASCII characters that starts with the send time. */
-export function benchText(sendUs: number, bytes: number): string {
-  const head = `${sendUs} `;
+/** A text of exactly `bytes` ASCII characters that starts with the time it was written. */
+export function benchText(writtenUs: number, bytes: number): string {
+  const head = `${writtenUs} `;
   return head.length >= bytes ? head : head + "x".repeat(bytes - head.length);
 }
 

@@ -2,8 +2,10 @@
  * The load process: holds N member sockets on one channel (a hychat host, or the baseline server),
  * each joined as a hychat member joins (`HELLO`, then `CONNECT` with a ticket and the proof of
  * possession of its key over the connection's challenge), reads every broadcast, checks that each
- * member gets each message of a run exactly once and in order, and records the latency from the
- * publisher's send time (carried in the text) to receipt.
+ * member gets each message of a run exactly once and in order, and records when each member got
+ * each message. The latency is that receipt time less the time the publisher wrote the message,
+ * which the publisher reports after the run (its messages are signed before the clock starts, so
+ * the time they carry is when they were signed, not sent).
  */
 import type { Socket } from "node:net";
 import { DeviceKey } from "../../src/auth/device-key.js";
@@ -40,6 +42,13 @@ export interface MembersSetup {
   handshake?: "guest";
 }
 
+/** When the publisher wrote each message of the run (`PublishOutcome`'s times). */
+export interface RunSends {
+  firstSendUs: number;
+  /** Microseconds after `firstSendUs`, by position. */
+  sendOffsetsUs: number[];
+}
+
 export interface RunOutcome {
   complete: boolean;
   deliveries: number;
@@ -58,7 +67,8 @@ const MAX_ERRORS_KEPT = 10;
 interface Run {
   markerBytes: Buffer;
   messages: number;
-  latency: Histogram;
+  /** When member `m` first got message `p`, at `m * messages + p` (0: not yet). */
+  receipts: Float64Array;
   deliveries: number;
   completed: number;
   lastReceiptUs: number;
@@ -234,8 +244,10 @@ class Member {
 
   private onMessage(current: Run, bytes: Buffer, at: number, receivedUs: number): void {
     const position = digitsAt(bytes, at + current.markerBytes.length);
-    const sentUs = digitsAt(bytes, position.end + 1);
-    current.latency.record(receivedUs - sentUs.value);
+    if (position.value < current.messages) {
+      const slot = this.index * current.messages + position.value;
+      if (current.receipts[slot] === 0) current.receipts[slot] = receivedUs;
+    }
     if (this.checkSeq) {
       const seqAt = seqKeyAround(bytes, at);
       const seq = seqAt === -1 ? -1 : digitsAt(bytes, seqAt + SEQ_MARK.length).value;
@@ -313,7 +325,7 @@ function expect(args: { runTag: string; messages: number }): void {
   run = {
     markerBytes: Buffer.from(runMarker(args.runTag)),
     messages: args.messages,
-    latency: new Histogram(),
+    receipts: new Float64Array(members.length * args.messages),
     deliveries: 0,
     completed: 0,
     lastReceiptUs: 0,
@@ -325,7 +337,23 @@ function expect(args: { runTag: string; messages: number }): void {
   for (const member of members) member.arm();
 }
 
-async function wait(args: { timeoutMs: number }): Promise<RunOutcome> {
+/** Each receipt less its message's send time, in microseconds. */
+function latencyOf(current: Run, sends: RunSends): Histogram {
+  const latency = new Histogram();
+  const { receipts, messages } = current;
+  const positions = Math.min(messages, sends.sendOffsetsUs.length);
+  for (let member = 0; member < members.length; member++) {
+    const base = member * messages;
+    for (let position = 0; position < positions; position++) {
+      const receivedUs = receipts[base + position] as number;
+      if (receivedUs !== 0)
+        latency.record(receivedUs - (sends.firstSendUs + (sends.sendOffsetsUs[position] as number)));
+    }
+  }
+  return latency;
+}
+
+async function wait(args: { timeoutMs: number } & RunSends): Promise<RunOutcome> {
   const current = run;
   if (current === undefined) throw new Error("no run is armed");
   let complete = true;
@@ -347,7 +375,7 @@ async function wait(args: { timeoutMs: number }): Promise<RunOutcome> {
     complete: complete && current.errorCount === 0,
     deliveries: current.deliveries,
     lastReceiptUs: current.lastReceiptUs,
-    latency: current.latency.toJSON(),
+    latency: latencyOf(current, args).toJSON(),
     errors: current.errors,
   };
 }
