@@ -64,6 +64,9 @@ export class ShippedPeer implements MeasuredServer {
       options.channel,
       "--data-dir",
       options.dataDir,
+      // Every member of the bench connects from loopback.
+      "--max-per-address",
+      "0",
       ...(options.shell ? [] : ["--headless"]),
     ];
     const child = spawn(process.execPath, args, {

@@ -174,6 +174,7 @@ function fillListings(args: { count: number }): { listings: number } {
     address: { host: "127.0.0.1", port: 40_000 + (index % 1000) },
     fingerprint: `sha256:${"be".repeat(32)}`,
     members: 0,
+    reach: "direct" as const,
   }));
   return { listings: listings.length };
 }

@@ -64,7 +64,8 @@ const host = await ChannelHost.start({
   trackerTrust: { check() {} },
   listenHost: "127.0.0.1",
   listenPort: config.listenPort ?? 0,
-  limits: config.limits,
+  // Every member of the bench connects from loopback.
+  limits: { maxConnectionsPerAddress: 0, ...config.limits },
   onChange: (channel) => {
     if (channel.name === config.channel && channel.listed) markListed();
   },

@@ -16,6 +16,10 @@ const tracker = await TrackerServer.start({
   passwordHash: config.passwordHash,
   // The bench signs in thousands of guests and channels from one address.
   guestsPerSecondPerAddress: 0,
+  maxConnectionsPerAddress: 0,
+  // A few registrar users register the bench's 10,000 channels as fast as the tracker takes them.
+  maxChannelsPerUser: 0,
+  hostsPerSecondPerUser: 0,
   maxConnections: 30_000,
 });
 

@@ -1,5 +1,12 @@
 import type { ChatMessage, MemberInfo } from "../protocol/host-schemas.js";
-import type { Address, ChannelListing, Role, TrackerOkBodies, View } from "../protocol/tracker-schemas.js";
+import type {
+  Address,
+  ChannelListing,
+  Reach,
+  Role,
+  TrackerOkBodies,
+  View,
+} from "../protocol/tracker-schemas.js";
 import type { PeerEventListener } from "./events.js";
 
 /**
@@ -44,6 +51,8 @@ export interface HostedChannel {
   fingerprint: string;
   /** Listed on the tracker right now (false while the liveness link is down). */
   listed: boolean;
+  /** How members reach it, as the tracker measured (`direct` or through its `relay`); null while unlisted. */
+  reach: Reach | null;
   members: number;
 }
 

@@ -38,12 +38,12 @@ export function messageBytes(message: SignedMessageFields): Buffer {
 }
 
 /** The request a proof of possession goes with. */
-export type ProofPurpose = "SIGNIN" | "GUEST" | "RESUME" | "CONNECT";
+export type ProofPurpose = "SIGNIN" | "GUEST" | "RESUME" | "CONNECT" | "RELAY_DIAL";
 
 /**
  * What a proof of possession covers: the request, the certificate fingerprint of the server it is
  * sent to, that connection's `HELLO` challenge and (for `CONNECT`) the channel, so what one server
- * sees is worth nothing at another.
+ * sees is worth nothing at another (`RELAY_DIAL` names the channel too).
  */
 export interface ProofFields {
   purpose: ProofPurpose;

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { wireError } from "../protocol/errors.js";
 
 /** scrypt cost parameters. `logN` is the log2 of N; the shipped default is N = 2^17. */
 export interface PasswordHashOptions {
@@ -53,4 +54,95 @@ export async function verifyPassword(password: string, stored: string): Promise<
     p: Number(p),
   });
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** Which queue a password job waits in: sign-ins go ahead of sign-ups. */
+export type PasswordJobPriority = "signin" | "signup";
+
+export interface PasswordHashQueueLimits {
+  /** scrypt runs at once (each holds 128·N·r bytes, 128 MiB at the shipped cost, and a libuv pool thread). */
+  concurrency: number;
+  /** Jobs waiting for a turn, sign-ins and sign-ups together; 0 = none waits. */
+  maxQueued: number;
+}
+
+export const DEFAULT_PASSWORD_HASH_QUEUE: PasswordHashQueueLimits = { concurrency: 2, maxQueued: 32 };
+/** The retry hint of a `BUSY` answer. */
+export const PASSWORD_QUEUE_RETRY_MS = 1_000;
+
+interface QueuedJob {
+  start(): void;
+  shed(): void;
+}
+
+function busy() {
+  return wireError("BUSY", "the tracker is busy checking passwords; try again shortly", {
+    retryAfterMs: PASSWORD_QUEUE_RETRY_MS,
+  });
+}
+
+/**
+ * Runs password hashing and checking at most `concurrency` at a time, with at most `maxQueued`
+ * jobs waiting, so a burst of requests can neither take the memory scrypt needs many times over
+ * nor starve libuv's pool, which file I/O shares. A waiting sign-in starts before any waiting
+ * sign-up; a sign-in that finds the queue full takes the place of the newest waiting sign-up.
+ * What finds no place is refused at once with `SERVER_ERROR` `BUSY` (`retryAfterMs`).
+ */
+export class PasswordHashQueue {
+  private running = 0;
+  private readonly waiting: Record<PasswordJobPriority, QueuedJob[]> = { signin: [], signup: [] };
+
+  constructor(private readonly limits: PasswordHashQueueLimits = DEFAULT_PASSWORD_HASH_QUEUE) {}
+
+  /** `hashPassword`, as a sign-up's job. */
+  hash(password: string, options: PasswordHashOptions): Promise<string> {
+    return this.run("signup", () => hashPassword(password, options));
+  }
+
+  /** `verifyPassword`, as a sign-in's job. */
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.run("signin", () => verifyPassword(password, stored));
+  }
+
+  /** Jobs waiting for a turn. */
+  get queued(): number {
+    return this.waiting.signin.length + this.waiting.signup.length;
+  }
+
+  /** Runs `work` as a job of `priority` once it has a turn; rejects with `BUSY` when it finds no place. */
+  run<T>(priority: PasswordJobPriority, work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job: QueuedJob = {
+        start: () => {
+          this.running += 1;
+          // The next job starts before this one's caller hears of the outcome.
+          new Promise<T>((settle) => settle(work()))
+            .finally(() => {
+              this.running -= 1;
+              this.startNext();
+            })
+            .then(resolve, reject);
+        },
+        shed: () => reject(busy()),
+      };
+      if (this.running < Math.max(1, this.limits.concurrency)) {
+        job.start();
+        return;
+      }
+      if (this.queued >= this.limits.maxQueued) {
+        const displaced = priority === "signin" ? this.waiting.signup.pop() : undefined;
+        if (displaced === undefined) {
+          job.shed();
+          return;
+        }
+        displaced.shed();
+      }
+      this.waiting[priority].push(job);
+    });
+  }
+
+  private startNext(): void {
+    const next = this.waiting.signin.shift() ?? this.waiting.signup.shift();
+    next?.start();
+  }
 }

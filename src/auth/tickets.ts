@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { z } from "zod";
 import { wireError } from "../protocol/errors.js";
-import { DEVICE_ID_PATTERN, PUBLIC_KEY_PATTERN } from "../protocol/names.js";
+import { DEVICE_ID_PATTERN, PUBLIC_KEY_PATTERN, SIGNATURE_PATTERN } from "../protocol/names.js";
 
 /**
  * What a ticket says: who, as what, with which device key (`key`, `dev`, and `gen`, which the
@@ -24,6 +24,11 @@ export type TicketPayload = z.infer<typeof ticketPayloadSchema>;
 const TICKET_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export const DEFAULT_TICKET_TTL_S = 24 * 60 * 60;
+
+/** True when `text` is the one base64url spelling (no padding) of the bytes it decodes to. */
+export function isCanonicalBase64url(text: string): boolean {
+  return Buffer.from(text, "base64url").toString("base64url") === text;
+}
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -58,7 +63,13 @@ export function readTicket(ticket: string, publicKey: KeyObject, issuer: string)
   if (!TICKET_PATTERN.test(ticket)) throw wireError("BAD_TICKET", "ticket is malformed");
   const dot = ticket.indexOf(".");
   const encoded = ticket.slice(0, dot);
-  const signature = Buffer.from(ticket.slice(dot + 1), "base64url");
+  const signatureText = ticket.slice(dot + 1);
+  // Canonical spellings only: decoders ignore the unused low bits of the last character (and a
+  // lone trailing one), so one signature would otherwise have 16 spellings, one ticket 16 strings.
+  if (!SIGNATURE_PATTERN.test(signatureText) || !isCanonicalBase64url(encoded)) {
+    throw wireError("BAD_TICKET", "ticket is not in canonical base64url");
+  }
+  const signature = Buffer.from(signatureText, "base64url");
   let valid = false;
   try {
     valid = verify(null, Buffer.from(encoded, "ascii"), publicKey, signature);

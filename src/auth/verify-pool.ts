@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { PUBLIC_KEY_PATTERN, SIGNATURE_PATTERN } from "../protocol/names.js";
 import { verifySignature } from "./signatures.js";
 
 /** One Ed25519 check: `sig` by `key` (both base64url) over `bytes`. */
@@ -14,11 +15,14 @@ const MIN_PARALLEL_CHECKS = 256;
 
 /**
  * The worker's code, self-contained (no project imports, so it runs the same from `dist/` and under
- * tsx): it verifies what it is sent and answers one boolean per check.
+ * tsx; the wire patterns are written into it): it verifies what it is sent and answers one
+ * boolean per check.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createPublicKey, verify } = require("node:crypto");
+const PUBLIC_KEY = ${PUBLIC_KEY_PATTERN};
+const SIGNATURE = ${SIGNATURE_PATTERN};
 const keys = new Map();
 function keyOf(x) {
   let key = keys.get(x);
@@ -31,6 +35,8 @@ function keyOf(x) {
 }
 parentPort.on("message", ({ id, checks }) => {
   const results = checks.map(({ key, bytes, sig }) => {
+    // As verifySignature: canonical base64url only, so no signature has a second spelling.
+    if (!PUBLIC_KEY.test(key) || !SIGNATURE.test(sig)) return false;
     try {
       return verify(null, bytes, keyOf(key), Buffer.from(sig, "base64url"));
     } catch {

@@ -207,10 +207,11 @@ export class EventPrinter {
     const before = this.hosted.get(channel.name);
     const listed = channel.listed && channel.address !== null;
     this.hosted.set(channel.name, { listed, everListed: (before?.everListed ?? false) || listed });
+    const where = `${channel.address?.host}:${channel.address?.port}${reachNote(channel.reach)}`;
     if (listed && before?.everListed !== true) {
-      this.out.line(`hosting ${channel.name} on ${channel.address?.host}:${channel.address?.port}`);
+      this.out.line(`hosting ${channel.name} on ${where}`);
     } else if (listed && before?.listed === false) {
-      this.out.notice(`${channel.name} listed again on ${channel.address?.host}:${channel.address?.port}`);
+      this.out.notice(`${channel.name} listed again on ${where}`);
     } else if (!listed && before?.listed === true) {
       this.out.notice(`${channel.name} not listed: the tracker is unreachable, retrying`);
     }
@@ -236,4 +237,13 @@ export class EventPrinter {
     else if (level === "warn") this.out.warn(text);
     else this.out.notice(text);
   }
+}
+
+/** What a host is told when the tracker could not dial it at the address it lists. */
+function reachNote(reach: HostedChannel["reach"]): string {
+  if (reach === "relay")
+    return " (the tracker cannot dial it there: members come through the tracker's relay)";
+  if (reach === "unreachable")
+    return " (the tracker cannot dial it there and does not relay: forward the port on your router, or use --advertise)";
+  return "";
 }

@@ -109,6 +109,39 @@ export function heartbeatOption(): Option {
   });
 }
 
+/**
+ * `--max-per-address N`: connections not signed in as a user (guests included) that a
+ * server takes at once from one address (IPv6: one /64); 0 lifts the cap, say for a load test
+ * whose clients all come from one machine.
+ */
+export function perAddressOption(server: "the tracker" | "hosted channels", defaultCap: number): Option {
+  return new Option(
+    "--max-per-address <n>",
+    `connections not signed in as a user, and guests, that ${server} take at once from one address (0: no cap; default ${defaultCap})`,
+  ).argParser((value: string) => {
+    const count = Number(value);
+    if (!/^\d+$/.test(value) || count > 1_000_000)
+      throw new InvalidArgumentError("must be from 0 (no cap) to 1000000");
+    return count;
+  });
+}
+
+/**
+ * `--channel-quota-mib N`: MiB of messages each hosted channel keeps; beyond it the oldest are
+ * deleted as new ones come (0: no quota).
+ */
+export function channelQuotaOption(defaultBytes: number): Option {
+  return new Option(
+    "--channel-quota-mib <n>",
+    `MiB of messages each hosted channel keeps; the oldest beyond it are deleted (0: no quota; default ${defaultBytes / (1024 * 1024)})`,
+  ).argParser((value: string) => {
+    const mebibytes = Number(value);
+    if (!/^\d+$/.test(value) || mebibytes > 1_048_576)
+      throw new InvalidArgumentError("must be from 0 (no quota) to 1048576");
+    return mebibytes;
+  });
+}
+
 export function logFileOption(): Option {
   return new Option("--log-file <file>", "append logs to this file instead of standard error");
 }

@@ -25,6 +25,10 @@ export interface SessionOptions {
   tracker: Address;
   dataDir: string;
   hostListen?: Address;
+  /** The address listed for hosted channels instead of the listening one (`--advertise`). */
+  hostAdvertise?: Address;
+  /** Ask the router for a port mapping (`--no-port-mapping` turns it off). */
+  portMapping?: boolean;
   login: LoginPlan;
   /** Channels to host once signed in; each prints `hosting NAME on H:P` once listed. */
   channels: readonly string[];
@@ -34,6 +38,10 @@ export interface SessionOptions {
   guiPort?: number;
   /** Quiet time before a link sends `PING` (default 10 s). */
   heartbeatIntervalMs?: number;
+  /** Connections not signed in as a user that this peer's hosted channels take from one address. */
+  maxConnectionsPerAddress?: number;
+  /** Bytes of messages each hosted channel keeps (`--channel-quota-mib`; 0: no quota). */
+  channelQuotaBytes?: number;
   /** The only tracker key accepted (`--tracker-fingerprint`). */
   trackerFingerprint?: string;
   /** A CA certificate file for a tracker with a CA-issued certificate (`--tracker-ca`). */
@@ -112,11 +120,19 @@ export async function runPeerSession(options: SessionOptions): Promise<number> {
       dataDir: options.dataDir,
       logger: options.logger,
       ...(options.hostListen === undefined ? {} : { hostListen: options.hostListen }),
+      ...(options.hostAdvertise === undefined ? {} : { hostAdvertise: options.hostAdvertise }),
+      ...(options.portMapping === undefined ? {} : { portMapping: options.portMapping }),
       ...(options.heartbeatIntervalMs === undefined
         ? {}
         : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.trackerFingerprint === undefined ? {} : { trackerFingerprint: options.trackerFingerprint }),
       ...(options.trackerCaFile === undefined ? {} : { trackerCa: [readCaFile(options.trackerCaFile)] }),
+      hostLimits: {
+        ...(options.maxConnectionsPerAddress === undefined
+          ? {}
+          : { maxConnectionsPerAddress: options.maxConnectionsPerAddress }),
+        ...(options.channelQuotaBytes === undefined ? {} : { channelQuotaBytes: options.channelQuotaBytes }),
+      },
     });
     peer = opened;
     const printer = new EventPrinter(out, {

@@ -1,7 +1,7 @@
 import type { PeerApi, PeerEvent } from "../api/index.js";
 import type { Logger } from "../util/logger.js";
 import type { EventPrinter } from "./event-printer.js";
-import type { Output } from "./format.js";
+import { describeError, type Output } from "./format.js";
 import { ShellError, type SlashCommand, type SlashContext } from "./slash/command.js";
 import { findSlashCommand, SLASH_COMMANDS } from "./slash/registry.js";
 import { sendText } from "./slash/send.js";
@@ -40,6 +40,8 @@ export class Shell {
   private currentChannel: string | null = null;
   private exitRequested = false;
   private endDrain: (() => void) | undefined;
+  /** Secrets asked for so far: tells whether a command that takes one got to ask. */
+  private secretsRead = 0;
 
   constructor(options: ShellOptions) {
     this.peer = options.peer;
@@ -114,7 +116,7 @@ export class Shell {
       if (channel === null) throw new ShellError("NO_CHANNEL", "no current channel: /join NAME first");
       await sendText(this.context, channel, text.startsWith("//") ? text.slice(1) : text);
     } catch (error) {
-      this.logger.debug({ err: error, line: text.slice(0, 80) }, "shell command failed");
+      this.logFailure(text, error);
       this.out.failure(error);
     }
   }
@@ -143,7 +145,35 @@ export class Shell {
       throw new ShellError("UNKNOWN_COMMAND", `unknown command /${shown} (try /help)`);
     }
     const words = rest.split(/\s+/).filter((word) => word !== "");
-    await command.run(this.context, { words, rest });
+    const secretsBefore = this.secretsRead;
+    try {
+      await command.run(this.context, { words, rest });
+    } finally {
+      // Scripted, the secret is the next line whether or not the command got to ask for it
+      // (`/signin bob now`): run as input, it would be sent to a channel or logged.
+      if (command.readsSecret === true && this.secretsRead === secretsBefore && !this.terminal.interactive) {
+        await this.terminal.nextLine();
+      }
+    }
+  }
+
+  /**
+   * Logs a failed line without any of its text, which may be a password or a private message:
+   * only the command's name and the error's code (and the error itself when it is not a coded
+   * one, which means a bug and comes from code, not input).
+   */
+  private logFailure(text: string, error: unknown): void {
+    const { code } = describeError(error);
+    const command = text.startsWith("/") && !text.startsWith("//") ? this.commandName(text) : "(text)";
+    if (code === "INTERNAL_ERROR") this.logger.debug({ err: error, command }, "shell command failed");
+    else this.logger.debug({ code, command }, "shell command failed");
+  }
+
+  /** The registered name of the command on `text`, or `(unknown)`: never what was typed. */
+  private commandName(text: string): string {
+    const name = /^\/(\S+)/.exec(text)?.[1] ?? "";
+    const command = findSlashCommand(name, this.commands);
+    return command === undefined ? "(unknown)" : `/${command.name}`;
   }
 
   private candidates(command: SlashCommand): string[] {
@@ -193,6 +223,7 @@ export class Shell {
   }
 
   private async readSecret(question: string): Promise<string> {
+    this.secretsRead += 1;
     this.out.flush();
     const secret = await this.terminal.readSecret(question);
     if (secret === null) throw new ShellError("NO_INPUT", "input ended before the password");

@@ -78,6 +78,10 @@ function toStoredChannel(row: ChannelRow): StoredChannel {
   };
 }
 
+const CLIENT_DB_REMEDY =
+  "stop the peer, then restore it from a backup, or move it aside to start this user's client state " +
+  "afresh (the outbox, joined channels and read positions in it are lost)";
+
 /**
  * A user's client state on disk (`client.db`): the outbox, joined channels and read positions, and
  * the port this user's own channel host last listened on.
@@ -113,9 +117,11 @@ export class ClientStore {
     };
   }
 
-  /** Opens (creating if needed) and migrates the database at `file` (`:memory:` for tests). */
+  /** Opens (creating if needed), checks and migrates the database at `file` (`:memory:` for tests). */
   static open(file: string): ClientStore {
-    return new ClientStore(openDatabase(file, { migrations: CLIENT_MIGRATIONS, label: "client.db" }));
+    return new ClientStore(
+      openDatabase(file, { migrations: CLIENT_MIGRATIONS, label: "client.db", remedy: CLIENT_DB_REMEDY }),
+    );
   }
 
   get schemaVersion(): number {

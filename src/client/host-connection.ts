@@ -3,16 +3,33 @@ import { proofBytes } from "../auth/canonical.js";
 import type { DeviceKey } from "../auth/device-key.js";
 import { ConnectionError } from "../protocol/errors.js";
 import { type HostCommand, type HostRequestBodies, hostLinkSpec } from "../protocol/host-schemas.js";
-import type { Address, ChannelListing } from "../protocol/tracker-schemas.js";
-import { addressKey } from "../transport/dial.js";
+import type { Address, ChannelListing, Reach } from "../protocol/tracker-schemas.js";
+import { addressKey, DEFAULT_CONNECT_TIMEOUT_MS } from "../transport/dial.js";
 import { type LinkOptions, ReconnectingClient } from "../transport/reconnecting-client.js";
+import type { RelayRoute } from "../transport/relay-dial.js";
 import { pinnedTrust } from "../transport/trust.js";
 import type { EventOf, ReplyOf } from "../transport/typed-connection.js";
 import type { Logger } from "../util/logger.js";
 
 export interface HostConnectionOptions extends LinkOptions {
   logger: Logger;
+  /**
+   * The tracker's relay and what to dial it with (the member's ticket and key), for hosts whose
+   * address does not answer; undefined while there is none (signed out, no tracker link yet).
+   */
+  relay?: () => RelayCredentials | undefined;
 }
+
+/** Where the relay is, the key it must present, and the member's ticket and key to dial it with. */
+export interface RelayCredentials {
+  address: Address;
+  fingerprint: string;
+  ticket: string;
+  key: DeviceKey;
+}
+
+/** A direct dial to a host the tracker could not reach itself gets this long before the relay is tried. */
+const DIRECT_BEFORE_RELAY_MS = 1_500;
 
 type HostSpec = typeof hostLinkSpec;
 
@@ -23,12 +40,14 @@ export interface HostEndpoint {
   fingerprint: string;
   /** This peer's own host: a stream to it in this process instead of a TLS dial. */
   local?: () => Duplex;
+  /** How the tracker found members reach it (`relay`: a direct dial is tried only briefly). */
+  reach?: Reach | null;
 }
 
 /** The endpoint of a listing that is online, else null. */
 export function listedEndpoint(listing: ChannelListing | undefined): HostEndpoint | null {
   if (listing?.online !== true || listing.address === null || listing.fingerprint === null) return null;
-  return { address: listing.address, fingerprint: listing.fingerprint };
+  return { address: listing.address, fingerprint: listing.fingerprint, reach: listing.reach };
 }
 
 /** One key per host identity: the same address with another key is another host. */
@@ -76,6 +95,11 @@ export class HostConnection {
       address: endpoint.address,
       trust: pinnedTrust(endpoint.fingerprint, "HOST_KEY_MISMATCH", "the channel host"),
       ...(endpoint.local === undefined ? {} : { connectLocal: endpoint.local }),
+      relay: () => this.relayRoute(options),
+      directTimeoutMs: () =>
+        this.endpoint.reach === "relay"
+          ? DIRECT_BEFORE_RELAY_MS
+          : (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
       spec: hostLinkSpec,
       onUp: () => {
         for (const listener of [...this.channels.values()]) listener.up();
@@ -90,6 +114,11 @@ export class HostConnection {
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** Up through the tracker's relay rather than at the host's own address. */
+  get relayed(): boolean {
+    return this.client.relayed;
   }
 
   get channelNames(): string[] {
@@ -145,6 +174,22 @@ export class HostConnection {
 
   debugInfo(): Record<string, unknown> {
     return { ...this.client.debugInfo(), channels: this.channelNames };
+  }
+
+  /** The relay dial for the first channel attached here: the relay finds the host by its channel. */
+  private relayRoute(options: HostConnectionOptions): RelayRoute | undefined {
+    const channel = this.channels.keys().next().value;
+    const via = options.relay?.();
+    if (channel === undefined || via === undefined) return undefined;
+    return {
+      address: via.address,
+      fingerprint: via.fingerprint,
+      channel,
+      authorize: (request) => ({
+        ticket: via.ticket,
+        proof: via.key.sign(proofBytes({ purpose: "RELAY_DIAL", ...request })),
+      }),
+    };
   }
 
   /** Stops redialing and closes the connection; resolves once it is closed and its requests settled. */

@@ -1,6 +1,7 @@
 import { type ProofPurpose, proofBytes } from "../auth/canonical.js";
 import { DeviceKey } from "../auth/device-key.js";
-import { HychatError } from "../protocol/errors.js";
+import { ConnectionError, HychatError } from "../protocol/errors.js";
+import { GUEST_PREFIX, isGuestName, isIssuableName, nameKey } from "../protocol/names.js";
 import {
   type Address,
   type Role,
@@ -34,7 +35,10 @@ export interface TrackerSessionListener {
   /** `true` once connected (and signed back in when a ticket is held), `false` when the link drops. */
   state(connected: boolean): void;
   channels(change: TrackerEventBodies["CHANNELS"]): void;
-  /** The tracker no longer accepts the ticket held (expired, or signed by another key). */
+  /**
+   * The tracker no longer accepts the ticket held (expired, or signed by another key), or another
+   * guest holds its guest name now.
+   */
   ticketRejected(error: HychatError): void;
   /** A fresh ticket replaced the one held (after `RESUME` on a reconnect, or `RENEW`): worth saving. */
   ticketRenewed(credentials: TrackerCredentials): void;
@@ -61,8 +65,8 @@ export interface TrackerCredentials {
 export const DEFAULT_TICKET_RENEW_FRACTION = 0.5;
 export const DEFAULT_TICKET_RENEW_MIN_DELAY_MS = 1_000;
 /**
- * Longest answer accepted from the tracker: `LIST` names every channel, about 160 bytes each, so
- * the 1 MiB frame limit of other links would stop it near 6,500 channels.
+ * Longest answer accepted from the tracker: `ONLINE` names every user online, so the 1 MiB frame
+ * limit of other links could stop it (`LIST` answers in pages far under 1 MiB).
  */
 export const MAX_TRACKER_ANSWER_BYTES = 64 * 1024 * 1024;
 /** setTimeout fires at once for longer delays; a ticket that lives longer is renewed a bit early. */
@@ -80,6 +84,8 @@ export class TrackerSession {
   private readonly options: TrackerSessionOptions;
   private readonly listener: TrackerSessionListener;
   private readonly client: ReconnectingClient<TrackerRequestBodies, TrackerSpec>;
+  /** The tracker's fingerprint on the last link up, for the relay while the link is down. */
+  private lastFingerprint: string | undefined;
   private closed = false;
   private held: TrackerCredentials | undefined;
   /** Counts identity changes, so a RENEW or RESUME answer that arrives after one is dropped. */
@@ -116,6 +122,16 @@ export class TrackerSession {
 
   get credentials(): TrackerCredentials | undefined {
     return this.held;
+  }
+
+  /**
+   * The tracker's relay as members dial it: the tracker's address, and the key the relay must
+   * present (the one verified on this session's link, or the last one). Undefined before any link.
+   */
+  get relayAt(): { address: Address; fingerprint: string } | undefined {
+    const fingerprint = this.client.link?.serverFingerprint ?? this.lastFingerprint;
+    this.lastFingerprint = fingerprint;
+    return fingerprint === undefined ? undefined : { address: this.options.address, fingerprint };
   }
 
   /** How long the tracker has been out of reach (0 while connected, or before the first dial). */
@@ -155,6 +171,7 @@ export class TrackerSession {
       publicKey: key.publicKey,
       proof: proveTo(link, key, "SIGNIN"),
     });
+    this.expectName("SIGNIN", reply.username, nameKey(username));
     return this.hold({ ...reply, role: "user", key, trackerKey: await this.trackerKey(link) });
   }
 
@@ -166,6 +183,9 @@ export class TrackerSession {
       publicKey: key.publicKey,
       proof: proveTo(link, key, "GUEST"),
     });
+    const asked =
+      name === undefined ? undefined : nameKey(isGuestName(name) ? name : `${GUEST_PREFIX}${name}`);
+    this.expectName("GUEST", reply.username, asked);
     return this.hold({
       ...reply,
       role: "guest",
@@ -185,6 +205,7 @@ export class TrackerSession {
       ticket: saved.ticket,
       proof: proveTo(link, saved.key, "RESUME"),
     });
+    this.expectName("RESUME", reply.username, nameKey(saved.username));
     return this.hold({
       username: reply.username,
       role: reply.role,
@@ -251,8 +272,9 @@ export class TrackerSession {
   }
 
   /**
-   * Signs in on a new link with `RESUME` and the ticket held, if any. A refused ticket is dropped
-   * and reported (the link stays, anonymous); any other failure drops the link, and the redial retries.
+   * Signs in on a new link with `RESUME` and the ticket held, if any. A refused ticket, or a guest
+   * name another guest holds now, is dropped and reported (the link stays, anonymous); any other
+   * failure drops the link, and the redial retries.
    */
   private async resumeHeld(link: TrackerLink): Promise<void> {
     const held = this.held;
@@ -263,16 +285,37 @@ export class TrackerSession {
         ticket: held.ticket,
         proof: proveTo(link, held.key, "RESUME"),
       });
+      if (nameKey(reply.username) !== nameKey(held.username)) {
+        throw new ConnectionError("BAD_REPLY", `the tracker resumed ${held.username} as ${reply.username}`);
+      }
       const trackerKey = await this.trackerKey(link);
       if (generation !== this.identityGeneration) return;
       if (this.held !== undefined) this.held = { ...this.held, trackerKey };
       this.renewed(reply);
     } catch (error) {
-      if (!(error instanceof HychatError && error.code === "BAD_TICKET")) throw error;
+      if (!(error instanceof HychatError && (error.code === "BAD_TICKET" || error.code === "USERNAME_TAKEN")))
+        throw error;
       if (generation !== this.identityGeneration) return;
       this.drop();
       this.listener.ticketRejected(error);
     }
+  }
+
+  /**
+   * The name a sign-in answer gives becomes a directory of the data dir, so only the one asked for
+   * is taken (`asked`, lowercased; undefined: any guest name), and only one a tracker gives out
+   * (`isIssuableName`: `..` and the like are not). Otherwise the link, signed in as someone this
+   * peer did not ask to be, is replaced (a held identity resumes on the new one) and `BAD_REPLY`
+   * thrown.
+   */
+  private expectName(command: string, answered: string, asked: string | undefined): void {
+    const fits = asked === undefined ? isGuestName(answered) : nameKey(answered) === asked;
+    if (fits && isIssuableName(answered)) return;
+    this.client.reconnect();
+    throw new ConnectionError(
+      "BAD_REPLY",
+      `the tracker answered ${command} for ${JSON.stringify(answered)}${asked === undefined ? "" : `, not ${asked}`}: refused`,
+    );
   }
 
   private async trackerKey(link: TrackerLink): Promise<TrackerSigningKey> {

@@ -6,11 +6,14 @@ import { ConnectionError } from "../protocol/errors.js";
 import { fingerprintSchema } from "../protocol/tracker-schemas.js";
 import { addressKey } from "../transport/dial.js";
 import type { PresentedCertificate, ServerTrust } from "../transport/trust.js";
+import { DamagedDataError } from "../util/damaged-data.js";
 
 export const KNOWN_TRACKERS_FILE = "known-trackers.json";
 /** The file holds one short line per tracker address; anything larger is not ours. */
 const MAX_KNOWN_TRACKERS_BYTES = 1024 * 1024;
 const knownTrackersSchema = z.record(z.string().max(300), fingerprintSchema);
+const KNOWN_TRACKERS_REMEDY =
+  "fix it, or remove it and check each tracker's key again on first use (--tracker-fingerprint)";
 
 export interface TrackerTrustOptions {
   /** Where the fingerprints of trackers met before are kept, by address (`known-trackers.json`). */
@@ -81,8 +84,10 @@ export class TrackerTrust implements ServerTrust {
 function readKnownTrackers(file: string): Map<string, string> {
   if (!existsSync(file)) return new Map();
   if (statSync(file).size > MAX_KNOWN_TRACKERS_BYTES) {
-    throw new Error(
-      `${file} is larger than ${MAX_KNOWN_TRACKERS_BYTES} bytes: not a hychat known-trackers file`,
+    throw new DamagedDataError(
+      file,
+      `is larger than ${MAX_KNOWN_TRACKERS_BYTES} bytes, not a hychat known-trackers file`,
+      KNOWN_TRACKERS_REMEDY,
     );
   }
   let content: unknown;
@@ -92,6 +97,8 @@ function readKnownTrackers(file: string): Map<string, string> {
     content = undefined;
   }
   const parsed = knownTrackersSchema.safeParse(content);
-  if (!parsed.success) throw new Error(`${file} is not a hychat known-trackers file: fix or remove it`);
+  if (!parsed.success) {
+    throw new DamagedDataError(file, "is not a hychat known-trackers file", KNOWN_TRACKERS_REMEDY);
+  }
   return new Map(Object.entries(parsed.data));
 }

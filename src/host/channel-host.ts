@@ -9,7 +9,6 @@ import { loadOrCreateTlsIdentity, type TlsIdentity } from "../transport/tls-iden
 import type { ServerTrust } from "../transport/trust.js";
 import type { BackoffOptions } from "../util/backoff.js";
 import { createLogger, type Logger } from "../util/logger.js";
-import { KeyedTokenBuckets } from "../util/rate-limit.js";
 import { ChannelState } from "./channel.js";
 import { applySettings } from "./channel-settings.js";
 import { hostCommands } from "./commands/index.js";
@@ -19,11 +18,17 @@ import { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
 import type { MemberConnection } from "./member-connection.js";
 import { closeChannel, evict, leaveAll } from "./membership.js";
 import { MessageBatcher } from "./message-batcher.js";
+import { PortMapper } from "./port-mapping.js";
+import { RelayAcceptor } from "./relay-acceptor.js";
+import { SendAllowance } from "./send-allowance.js";
 import { HostServer } from "./server.js";
 import { TicketVerifier } from "./ticket-verifier.js";
 import { type OwnerCredentials, TrackerLink } from "./tracker-link.js";
 
 export { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
+
+/** Dial-backs through the relay under way at once; a member past them is told the host did not answer. */
+const RELAY_DIAL_BACKS = 64;
 
 export interface ChannelHostOptions {
   /** `host.db` lives here. */
@@ -45,11 +50,20 @@ export interface ChannelHostOptions {
    */
   listenPortFallback?: boolean;
   limits?: Partial<HostLimits>;
+  /**
+   * The address to list instead of the listening one (a port forwarded by hand, say). Without it
+   * the host asks the router for a port mapping (`portMapping`) and lists what it gets.
+   */
+  advertise?: Address;
+  /** Ask the local router to forward the listening port, for non-loopback addresses (default true). */
+  portMapping?: boolean;
   /** Reconnect of the liveness link. */
   backoff?: BackoffOptions;
   logger?: Logger;
   /** A hosted channel was listed or unlisted, or its members or settings changed. */
   onChange?(channel: HostedChannel): void;
+  /** The tracker took an unhost that had waited for it (the link was down, or the host restarted). */
+  onPendingUnhostSent?(channel: string): void;
 }
 
 /**
@@ -63,10 +77,14 @@ export class ChannelHost {
   private readonly store: HistoryStore;
   private readonly verifier: TicketVerifier;
   private readonly batcher: MessageBatcher;
-  private readonly sendLimiter: KeyedTokenBuckets;
+  private readonly sendAllowance: SendAllowance;
   private readonly context: HostContext;
   private readonly server: HostServer;
   private readonly link: TrackerLink;
+  /** Dials back through the tracker's relay for members who cannot dial this host. */
+  private readonly relayAcceptor: RelayAcceptor;
+  /** The router's port mapping for the listening port, when one was asked for and granted. */
+  private mapper: PortMapper | undefined;
   /** Hosted channels by name key: channel names are unique regardless of case, as on the tracker. */
   private readonly hosted = new Map<string, ChannelState>();
   /** `host()` calls waiting for the tracker, so a repeated call shares the first one's outcome. */
@@ -89,9 +107,10 @@ export class ChannelHost {
     this.verifier = new TicketVerifier(store.trackerKey(), identity.fingerprint);
     this.verifier.revoke(store.revocations(nowSeconds()));
     this.batcher = new MessageBatcher(store, this.limits.maxQueuedBytes);
-    this.sendLimiter = new KeyedTokenBuckets(
+    this.sendAllowance = new SendAllowance(
       this.limits.sendRatePerSecond,
-      Math.max(1, this.limits.sendBurst),
+      this.limits.sendBurst,
+      this.limits.cacheBurst,
     );
     for (const stored of store.channels()) {
       this.hosted.set(nameKey(stored.name), new ChannelState(stored.name, options.owner, stored));
@@ -110,11 +129,19 @@ export class ChannelHost {
       dispatcher,
       onSessionClosed: (session) => leaveAll(context, session),
     });
+    this.relayAcceptor = new RelayAcceptor({
+      tracker: options.tracker,
+      trackerFingerprint: () => this.link.trackerFingerprint,
+      accept: (stream) => this.server.acceptRelayed(stream),
+      maxPending: RELAY_DIAL_BACKS,
+      timeoutMs: this.limits.unauthenticatedIdleMs,
+      logger: this.logger,
+    });
     this.link = new TrackerLink({
       tracker: options.tracker,
       trust: options.trackerTrust,
       getCredentials: options.getCredentials,
-      advertised: () => this.listenAddress,
+      advertised: () => this.options.advertise ?? this.mapper?.current ?? this.listenAddress,
       fingerprint: identity.fingerprint,
       channels: () =>
         [...this.hosted.values()].map((channel) => ({
@@ -127,6 +154,13 @@ export class ChannelHost {
         if (this.closing === undefined && this.verifier.update(key)) this.store.saveTrackerKey(key);
       },
       onRevocations: (revocations) => this.revoked(revocations),
+      onRelayIncoming: (request) => this.relayAcceptor.incoming(request),
+      pendingUnhosts: store.pendingUnhosts(),
+      onUnhostSettled: (name, delayed) => {
+        if (this.closing !== undefined) return;
+        this.store.unhostSent(name);
+        if (delayed) options.onPendingUnhostSent?.(name);
+      },
       onListed: (name) => {
         const channel = this.hosted.get(nameKey(name));
         if (channel !== undefined) this.notify(channel);
@@ -142,7 +176,8 @@ export class ChannelHost {
   static async start(options: ChannelHostOptions): Promise<ChannelHost> {
     // The key lives beside host.db, so members' pinned fingerprint survives restarts.
     const identity = await loadOrCreateTlsIdentity(options.dataDir, `hychat host of ${options.owner}`);
-    const store = HistoryStore.open(options.dataDir);
+    const limits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
+    const store = HistoryStore.open(options.dataDir, { channelQuotaBytes: limits.channelQuotaBytes });
     let host: ChannelHost;
     try {
       host = new ChannelHost(options, store, identity);
@@ -151,6 +186,7 @@ export class ChannelHost {
       store.close();
       throw error;
     }
+    if (options.portMapping !== false && options.advertise === undefined) await host.mapPort();
     host.link.start();
     return host;
   }
@@ -196,7 +232,11 @@ export class ChannelHost {
     return registration;
   }
 
-  /** Stops hosting: `REMOVED` `CHANNEL_CLOSED` to its members, deleted from the store and the tracker. */
+  /**
+   * Stops hosting: `REMOVED` `CHANNEL_CLOSED` to its members, deleted from the store and the tracker.
+   * While the tracker is unreachable the unhost waits on disk (`pendingUnhosts`), also across restarts,
+   * and goes out before anything else once the link is back.
+   */
   async unhost(channel: string): Promise<void> {
     const state = this.hosted.get(nameKey(channel));
     if (state === undefined) throw wireError("NO_SUCH_CHANNEL", `${channel} is not hosted here`);
@@ -211,6 +251,11 @@ export class ChannelHost {
     return [...this.hosted.values()].map((channel) => this.describe(channel));
   }
 
+  /** Channels unhosted here that the tracker has not been told of yet. */
+  pendingUnhosts(): string[] {
+    return this.link.unhostsPending;
+  }
+
   debugInfo(): Record<string, unknown> {
     return {
       owner: this.options.owner,
@@ -221,7 +266,7 @@ export class ChannelHost {
       link: this.link.debugInfo(),
       server: this.server.stats(),
       batcher: this.batcher.stats(),
-      sendBuckets: this.sendLimiter.size,
+      sends: this.sendAllowance.stats(),
       channels: [...this.hosted.values()].map((channel) => {
         let queuedBytes = 0;
         for (const member of channel.members) queuedBytes += member.connection.queuedBytes;
@@ -231,6 +276,7 @@ export class ChannelHost {
           moderated: channel.moderated,
           listed: this.link.isListed(channel.name),
           latestSeq: this.store.latestSeq(channel.name),
+          storage: this.store.usage(channel.name),
           connections: channel.members.size,
           members: channel.allMembers(),
           authorized: channel.authorizedNames(),
@@ -244,8 +290,9 @@ export class ChannelHost {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const linkClosed = this.link.close();
+      this.relayAcceptor.close();
       this.batcher.close();
-      await Promise.all([linkClosed, this.server.close()]);
+      await Promise.all([linkClosed, this.server.close(), this.mapper?.stop()]);
       this.store.close();
     })();
     return this.closing;
@@ -296,15 +343,36 @@ export class ChannelHost {
   }
 
   private describe(channel: ChannelState): HostedChannel {
+    const listed = this.link.isListed(channel.name);
     return {
       name: channel.name,
       view: channel.view,
       moderated: channel.moderated,
       address: this.link.listedAddress ?? this.listenAddress,
       fingerprint: this.fingerprint,
-      listed: this.link.isListed(channel.name),
+      listed,
+      reach: listed ? (this.link.reach ?? null) : null,
       members: channel.visibleCount,
     };
+  }
+
+  /**
+   * Asks the router to forward the listening port (best effort, quiet on failure: the tracker then
+   * lists the channels `relay`). When the mapping changes later, every channel is listed again at
+   * the new address, so the tracker measures it again.
+   */
+  private async mapPort(): Promise<void> {
+    const mapper = new PortMapper({
+      internalHost: this.listenAddress.host,
+      internalPort: this.listenAddress.port,
+      logger: this.logger,
+      onChange: () => {
+        if (this.closing === undefined) this.link.relist();
+      },
+    });
+    this.mapper = mapper;
+    const mapped = await mapper.start();
+    if (mapped !== undefined) this.logger.info({ mapped }, "the router forwards the hosting port");
   }
 
   private notify(channel: ChannelState): void {
@@ -318,7 +386,7 @@ export class ChannelHost {
       store: this.store,
       verifier: this.verifier,
       batcher: this.batcher,
-      sendLimiter: this.sendLimiter,
+      sendAllowance: this.sendAllowance,
       startedAt: this.startedAt,
       channel: (name) => this.hosted.get(nameKey(name)),
       membersChanged: (channel) => {

@@ -1,9 +1,9 @@
 import { wireError } from "../protocol/errors.js";
-import type { KeyedTokenBuckets } from "../util/rate-limit.js";
 import type { ChannelState } from "./channel.js";
 import type { HistoryStore } from "./history-store.js";
 import type { HostIdentity, MemberConnection } from "./member-connection.js";
 import type { MessageBatcher } from "./message-batcher.js";
+import type { SendAllowance } from "./send-allowance.js";
 import type { TicketVerifier } from "./ticket-verifier.js";
 
 /** What the command handlers of a host share. */
@@ -11,7 +11,7 @@ export interface HostContext {
   readonly store: HistoryStore;
   readonly verifier: TicketVerifier;
   readonly batcher: MessageBatcher;
-  readonly sendLimiter: KeyedTokenBuckets;
+  readonly sendAllowance: SendAllowance;
   /** `Date.now()` when the host started. */
   readonly startedAt: number;
   channel(name: string): ChannelState | undefined;

@@ -7,8 +7,8 @@ import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
 
 /**
  * A host's SQLite database (`host.db` in its data dir): hosted channels with their settings and
- * authorized users, every channel's messages, and the tracker's public key so tickets can be
- * checked while the tracker is down.
+ * authorized users, every channel's messages and the bytes they take, the tracker's public key so
+ * tickets can be checked while the tracker is down, and the unhosts the tracker has not been told yet.
  *
  * Durability: WAL with `synchronous=FULL`, so a commit is on disk before it returns and a message
  * whose `OK` was sent survives a crash of the host process or of the machine. Messages are written
@@ -17,6 +17,18 @@ import { type Database, openDatabase, schemaVersion } from "../util/sqlite.js";
  */
 
 export const HOST_DB_FILE = "host.db";
+
+/** Bytes counted for a message besides its fields: its seq and certificate id, roughly. */
+export const MESSAGE_ROW_OVERHEAD = 32;
+
+/** A stored message's size in SQL, the same sum as `messageBytes`. */
+const MESSAGE_BYTES_SQL = `length(CAST(channel AS BLOB)) + length(CAST(sender AS BLOB)) + length(CAST(msg_id AS BLOB))
+  + length(CAST(text AS BLOB)) + length(CAST(ts AS BLOB)) + COALESCE(length(CAST(sent_at AS BLOB)), 0)
+  + COALESCE(length(CAST(sig AS BLOB)), 0) + ${MESSAGE_ROW_OVERHEAD}`;
+
+const HOST_DB_REMEDY =
+  "stop the peer, then restore it from a backup, or move it aside to start afresh (the history, " +
+  "settings and authorized users of the channels hosted here are lost; /host them again)";
 
 /** Numbered migrations: entry `i` moves `user_version` from `i` to `i + 1`. */
 export const HOST_MIGRATIONS: readonly string[] = [
@@ -65,6 +77,23 @@ export const HOST_MIGRATIONS: readonly string[] = [
      until INTEGER NOT NULL,
      PRIMARY KEY (user_key, device)
    ) WITHOUT ROWID;`,
+  // The channel quota: each message's size and each channel's total, with the highest seq pruned.
+  // Unhosts the tracker has not confirmed, sent again after a restart.
+  `ALTER TABLE messages ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+   UPDATE messages SET size = ${MESSAGE_BYTES_SQL};
+   CREATE TABLE channel_usage (
+     channel TEXT PRIMARY KEY,
+     bytes INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     pruned_through INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   INSERT INTO channel_usage (channel, bytes, count)
+     SELECT channel, SUM(size), COUNT(*) FROM messages GROUP BY channel;
+   CREATE TABLE pending_unhosts (
+     name_key TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     requested_at TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface StoredChannel {
@@ -102,6 +131,19 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
+/** What a channel's stored messages take (see `HostLimits.channelQuotaBytes`). */
+export interface ChannelUsage {
+  bytes: number;
+  count: number;
+  /** Seqs 1 to this were deleted to stay under the quota (0: none). */
+  prunedThrough: number;
+}
+
+export interface HistoryStoreOptions {
+  /** Bytes of messages a channel keeps; beyond it the oldest are deleted (0 = no quota). */
+  channelQuotaBytes?: number;
+}
+
 export interface PageQuery {
   before?: number;
   after?: number;
@@ -114,6 +156,17 @@ const MESSAGES = `m.channel, m.seq, m.msg_id AS msgId, m.sender AS "from", m.tex
 /** Certificate ids remembered: a channel's messages come from few certificates. */
 const CERTIFICATE_ID_CACHE = 1024;
 
+/** The bytes `MESSAGE_BYTES_SQL` counts for a message about to be stored. */
+function messageBytes(item: NewMessage, ts: string): number {
+  let bytes = MESSAGE_ROW_OVERHEAD;
+  for (const field of [item.channel, item.from, item.msgId, item.text, ts, item.sentAt, item.sig]) {
+    bytes += Buffer.byteLength(field);
+  }
+  return bytes;
+}
+
+const NO_USAGE: ChannelUsage = { bytes: 0, count: 0, prunedThrough: 0 };
+
 interface ChannelRow {
   name: string;
   view: View;
@@ -122,6 +175,7 @@ interface ChannelRow {
 
 export class HistoryStore {
   private readonly db: Database;
+  private readonly channelQuotaBytes: number;
   private readonly latest = new Map<string, number>();
   private readonly certificateIds = new Map<string, number>();
   private readonly statements;
@@ -131,8 +185,9 @@ export class HistoryStore {
     next: Map<string, number>,
   ) => AppendResult[];
 
-  private constructor(db: Database) {
+  private constructor(db: Database, options: HistoryStoreOptions) {
     this.db = db;
+    this.channelQuotaBytes = options.channelQuotaBytes ?? 0;
     this.statements = {
       channels: db.prepare<[], ChannelRow>("SELECT name, view, moderated FROM channels ORDER BY name"),
       authorizedOf: db.prepare<[string], { username: string }>(
@@ -147,6 +202,25 @@ export class HistoryStore {
       deleteChannel: db.prepare<[string]>("DELETE FROM channels WHERE name = ?"),
       deleteMessages: db.prepare<[string]>("DELETE FROM messages WHERE channel = ?"),
       deleteAuthorizations: db.prepare<[string]>("DELETE FROM authorizations WHERE channel = ?"),
+      deleteUsage: db.prepare<[string]>("DELETE FROM channel_usage WHERE channel = ?"),
+      usage: db.prepare<[string], ChannelUsage>(
+        "SELECT bytes, count, pruned_through AS prunedThrough FROM channel_usage WHERE channel = ?",
+      ),
+      saveUsage: db.prepare<[string, number, number, number]>(
+        `INSERT INTO channel_usage (channel, bytes, count, pruned_through) VALUES (?, ?, ?, ?)
+         ON CONFLICT (channel) DO UPDATE SET
+           bytes = excluded.bytes, count = excluded.count, pruned_through = excluded.pruned_through`,
+      ),
+      oldest: db.prepare<[string, number, number], { seq: number; size: number }>(
+        "SELECT seq, size FROM messages WHERE channel = ? AND seq > ? AND seq < ? ORDER BY seq",
+      ),
+      pruneThrough: db.prepare<[string, number]>("DELETE FROM messages WHERE channel = ? AND seq <= ?"),
+      pendingUnhosts: db.prepare<[], { name: string }>("SELECT name FROM pending_unhosts ORDER BY name_key"),
+      addPendingUnhost: db.prepare<[string, string, string]>(
+        `INSERT INTO pending_unhosts (name_key, name, requested_at) VALUES (?, ?, ?)
+         ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, requested_at = excluded.requested_at`,
+      ),
+      deletePendingUnhost: db.prepare<[string]>("DELETE FROM pending_unhosts WHERE name_key = ?"),
       grant: db.prepare<[string, string, string]>(
         "INSERT INTO authorizations (channel, user_key, username) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET username = excluded.username",
       ),
@@ -154,14 +228,13 @@ export class HistoryStore {
       maxSeq: db.prepare<[string], { seq: number | null }>(
         "SELECT MAX(seq) AS seq FROM messages WHERE channel = ?",
       ),
-      count: db.prepare<[string], { count: number }>(
-        "SELECT COUNT(*) AS count FROM messages WHERE channel = ?",
-      ),
       findByMsgId: db.prepare<[string, string, string], ChatMessage>(
         `SELECT ${MESSAGES} WHERE m.channel = ? AND m.sender = ? AND m.msg_id = ?`,
       ),
-      insertMessage: db.prepare<[string, number, string, string, string, string, string, string, number]>(
-        `INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at, sig, cert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      insertMessage: db.prepare<
+        [string, number, string, string, string, string, string, string, number, number]
+      >(
+        `INSERT INTO messages (channel, seq, msg_id, sender, text, ts, sent_at, sig, cert_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (channel, sender, msg_id) DO NOTHING`,
       ),
       findCertificate: db.prepare<[string], { id: number }>("SELECT id FROM certificates WHERE cert = ?"),
@@ -201,13 +274,16 @@ export class HistoryStore {
   }
 
   /** Opens (creating if needed) `host.db` in `dataDir` and applies pending migrations. */
-  static open(dataDir: string): HistoryStore {
-    mkdirSync(dataDir, { recursive: true });
-    return HistoryStore.openFile(join(dataDir, HOST_DB_FILE));
+  static open(dataDir: string, options: HistoryStoreOptions = {}): HistoryStore {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return HistoryStore.openFile(join(dataDir, HOST_DB_FILE), options);
   }
 
-  static openFile(path: string): HistoryStore {
-    return new HistoryStore(openDatabase(path, { migrations: HOST_MIGRATIONS, label: "host.db" }));
+  static openFile(path: string, options: HistoryStoreOptions = {}): HistoryStore {
+    return new HistoryStore(
+      openDatabase(path, { migrations: HOST_MIGRATIONS, label: "host.db", remedy: HOST_DB_REMEDY }),
+      options,
+    );
   }
 
   get schemaVersion(): number {
@@ -223,8 +299,12 @@ export class HistoryStore {
     }));
   }
 
+  /** Stores a new channel; an unhost of the same name still pending is dropped: it is hosted again. */
   addChannel(name: string, view: View, moderated: boolean): void {
-    this.statements.insertChannel.run(name, view, moderated ? 1 : 0, new Date().toISOString());
+    this.db.transaction(() => {
+      this.statements.insertChannel.run(name, view, moderated ? 1 : 0, new Date().toISOString());
+      this.statements.deletePendingUnhost.run(nameKey(name));
+    })();
     this.latest.delete(name);
   }
 
@@ -232,14 +312,29 @@ export class HistoryStore {
     this.statements.updateChannel.run(view, moderated ? 1 : 0, name);
   }
 
-  /** Deletes a channel with its messages and authorizations. */
+  /**
+   * Deletes a channel with its messages and authorizations, and records in the same transaction that
+   * the tracker is to be told (`pendingUnhosts`), so an unhost survives a restart before it is sent.
+   */
   deleteChannel(name: string): void {
     this.db.transaction(() => {
       this.statements.deleteMessages.run(name);
       this.statements.deleteAuthorizations.run(name);
+      this.statements.deleteUsage.run(name);
       this.statements.deleteChannel.run(name);
+      this.statements.addPendingUnhost.run(nameKey(name), name, new Date().toISOString());
     })();
     this.latest.delete(name);
+  }
+
+  /** Channels deleted here whose unhost the tracker has not confirmed yet. */
+  pendingUnhosts(): string[] {
+    return this.statements.pendingUnhosts.all().map((row) => row.name);
+  }
+
+  /** The tracker confirmed the unhost (or refused it for good): nothing more to send. */
+  unhostSent(name: string): void {
+    this.statements.deletePendingUnhost.run(nameKey(name));
   }
 
   setAuthorized(channel: string, username: string, granted: boolean): void {
@@ -287,13 +382,18 @@ export class HistoryStore {
   }
 
   storedCount(channel: string): number {
-    return this.statements.count.get(channel)?.count ?? 0;
+    return this.usage(channel).count;
+  }
+
+  usage(channel: string): ChannelUsage {
+    return this.statements.usage.get(channel) ?? { ...NO_USAGE };
   }
 
   /**
    * Stores a batch of messages in one transaction: each gets the next seq of its channel, unless
    * `(channel, from, msgId)` was stored before (in an earlier batch or earlier in this one), in which
-   * case the original is returned as a duplicate. Either every message is stored or none is.
+   * case the original is returned as a duplicate. Either every message is stored or none is. A channel
+   * over its quota then loses its oldest messages, in the same transaction.
    */
   append(batch: readonly NewMessage[]): AppendResult[] {
     const ts = new Date().toISOString();
@@ -311,10 +411,15 @@ export class HistoryStore {
     return results;
   }
 
-  /** Inserts each new message under the next seq; a repeat of (channel, from, msgId) finds the original. */
+  /**
+   * Inserts each new message under the next seq (a repeat of (channel, from, msgId) finds the
+   * original), then adds what each channel gained to its usage and prunes it to the quota.
+   */
   private appendBatch(batch: readonly NewMessage[], ts: string, next: Map<string, number>): AppendResult[] {
-    return batch.map((item): AppendResult => {
+    const gained = new Map<string, { bytes: number; count: number }>();
+    const results = batch.map((item): AppendResult => {
       const seq = (next.get(item.channel) ?? this.latestSeq(item.channel)) + 1;
+      const size = messageBytes(item, ts);
       const inserted = this.statements.insertMessage.run(
         item.channel,
         seq,
@@ -325,6 +430,7 @@ export class HistoryStore {
         item.sentAt,
         item.sig,
         this.certificateId(item.cert),
+        size,
       );
       if (inserted.changes === 0) {
         const existing = this.statements.findByMsgId.get(item.channel, item.from, item.msgId);
@@ -332,6 +438,8 @@ export class HistoryStore {
         return { message: existing, duplicate: true };
       }
       next.set(item.channel, seq);
+      const channelGain = gained.get(item.channel) ?? { bytes: 0, count: 0 };
+      gained.set(item.channel, { bytes: channelGain.bytes + size, count: channelGain.count + 1 });
       const message: ChatMessage = {
         channel: item.channel,
         seq,
@@ -345,6 +453,36 @@ export class HistoryStore {
       };
       return { message, duplicate: false };
     });
+    for (const [channel, gain] of gained) {
+      const before = this.usage(channel);
+      const usage = { ...before, bytes: before.bytes + gain.bytes, count: before.count + gain.count };
+      this.pruneToQuota(channel, usage, next.get(channel) as number);
+      this.statements.saveUsage.run(channel, usage.bytes, usage.count, usage.prunedThrough);
+    }
+    return results;
+  }
+
+  /**
+   * Deletes a channel's oldest messages until `usage` fits the quota, never `newest` (the highest seq
+   * stays, so no seq is given out twice, also after a restart); updates `usage` to match.
+   */
+  private pruneToQuota(channel: string, usage: ChannelUsage, newest: number): void {
+    const quota = this.channelQuotaBytes;
+    if (quota <= 0 || usage.bytes <= quota) return;
+    let through = usage.prunedThrough;
+    let freed = 0;
+    let removed = 0;
+    for (const row of this.statements.oldest.iterate(channel, usage.prunedThrough, newest)) {
+      if (usage.bytes - freed <= quota) break;
+      through = row.seq;
+      freed += row.size;
+      removed += 1;
+    }
+    if (removed === 0) return;
+    this.statements.pruneThrough.run(channel, through);
+    usage.bytes -= freed;
+    usage.count -= removed;
+    usage.prunedThrough = through;
   }
 
   /** The id under which `cert` is stored, storing it first (inside the caller's transaction). */

@@ -14,14 +14,27 @@ export interface HostIdentity {
 /** One connection to the host: its identity (from its first verified ticket) and the channels it joined. */
 export class MemberConnection {
   readonly connection: Connection;
-  identity: HostIdentity | undefined;
   /** Applies to every channel this connection joined. */
   invisible = false;
   readonly channels = new Set<string>();
   /** Sent with `HELLO`: every proof of possession on this connection signs it. */
   readonly challenge = randomBytes(32).toString("base64url");
+  private connectedAs: HostIdentity | undefined;
+  /** Told once the identity is set: the server's limits follow who the connection is. */
+  private readonly onIdentified: (session: MemberConnection) => void;
 
-  constructor(connection: Connection) {
+  constructor(connection: Connection, onIdentified: (session: MemberConnection) => void = () => {}) {
     this.connection = connection;
+    this.onIdentified = onIdentified;
+  }
+
+  get identity(): HostIdentity | undefined {
+    return this.connectedAs;
+  }
+
+  set identity(identity: HostIdentity | undefined) {
+    if (identity === this.connectedAs) return;
+    this.connectedAs = identity;
+    this.onIdentified(this);
   }
 }

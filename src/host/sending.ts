@@ -26,11 +26,16 @@ export function checkText(text: string, field = "text"): void {
   }
 }
 
-/** Takes one send from the user's token bucket (the owner is exempt); `RATE_LIMITED` with `retryAfterMs`. */
-export function checkRate(context: HostContext, channel: ChannelState, identity: HostIdentity): void {
-  if (channel.isOwner(identity.username)) return;
-  const retryAfterMs = context.sendLimiter.take(nameKey(identity.username));
-  if (retryAfterMs > 0) {
-    throw wireError("RATE_LIMITED", `sending too fast; retry in ${retryAfterMs} ms`, { retryAfterMs });
-  }
+/**
+ * Takes the tokens of a send of `count` messages (the owner is exempt) and returns how many of them,
+ * from the first, may be stored; `RATE_LIMITED` with `retryAfterMs` (see `SendAllowance`).
+ */
+export function checkRate(
+  context: HostContext,
+  channel: ChannelState,
+  identity: HostIdentity,
+  count: number,
+): number {
+  if (channel.isOwner(identity.username)) return count;
+  return context.sendAllowance.take(nameKey(identity.username), count);
 }

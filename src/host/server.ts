@@ -5,7 +5,9 @@ import { Connection } from "../protocol/connection.js";
 import type { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { Admission } from "../transport/admission.js";
 import { TCP_KEEPALIVE_MS } from "../transport/dial.js";
+import { fitToOpenFileLimit, readOpenFileLimit } from "../transport/fd-limit.js";
 import type { TlsIdentity } from "../transport/tls-identity.js";
 import { createTlsServer } from "../transport/tls-server.js";
 import type { Logger } from "../util/logger.js";
@@ -34,17 +36,32 @@ export class HostServer {
   private readonly server: Server;
   private readonly options: HostServerOptions;
   private readonly idleTimers = new Map<MemberConnection, NodeJS.Timeout>();
+  /** Limits on connections without a user's `CONNECT`: per address, line cap, line budget. */
+  private readonly admission: Admission;
+  /** `limits.maxConnections`, lowered when it did not fit under the open-file limit. */
+  readonly maxConnections: number;
   private refused = 0;
   private closing = false;
+  /** Open streams through the tracker's relay (`acceptRelayed`). */
+  private relayed = 0;
   /** Open links from this process (`acceptLocal`). */
   private local = 0;
 
   constructor(options: HostServerOptions) {
     this.options = options;
+    const sockets = fitToOpenFileLimit(options.limits.maxConnections, HANDSHAKE_SLACK, readOpenFileLimit());
+    if (sockets.lowered) {
+      options.logger.warn(
+        { configured: options.limits.maxConnections, maxConnections: sockets.maxConnections },
+        "maxConnections lowered to stay under this process's open-file limit",
+      );
+    }
+    this.maxConnections = sockets.maxConnections;
+    this.admission = new Admission(options.limits);
     this.server = createTlsServer({
       identity: options.identity,
       dataDir: options.dataDir,
-      maxSockets: options.limits.maxConnections + HANDSHAKE_SLACK,
+      maxSockets: sockets.maxConnections + sockets.handshakeSlack,
     });
     this.server.on("secureConnection", (socket) => this.accept(socket));
     this.server.on("tlsClientError", (error, socket) =>
@@ -72,7 +89,14 @@ export class HostServer {
     });
   }
 
-  stats(): { connections: number; local: number; identified: number; refused: number; queuedBytes: number } {
+  stats(): {
+    connections: number;
+    local: number;
+    identified: number;
+    refused: number;
+    queuedBytes: number;
+    partialLineBytes: number;
+  } {
     let identified = 0;
     let queuedBytes = 0;
     for (const session of this.sessions) {
@@ -85,6 +109,7 @@ export class HostServer {
       identified,
       refused: this.refused,
       queuedBytes,
+      partialLineBytes: this.admission.lineBudget.heldBytes,
     };
   }
 
@@ -107,19 +132,37 @@ export class HostServer {
     ours.once("close", () => {
       this.local -= 1;
     });
-    this.accept(ours);
+    this.accept(ours, true);
     return theirs;
   }
 
-  private accept(socket: Duplex): void {
+  /**
+   * A member's stream through the tracker's relay: the TLS server side runs inside it, as on a
+   * socket, so the member checks this host's key end to end and the relay reads nothing.
+   */
+  acceptRelayed(stream: Duplex): void {
+    if (this.closing) {
+      stream.destroy();
+      return;
+    }
+    this.relayed += 1;
+    stream.once("close", () => {
+      this.relayed -= 1;
+    });
+    this.server.emit("connection", stream);
+  }
+
+  private accept(socket: Duplex, local = false): void {
     // A handshake that was under way when `close` ran finishes afterwards: it gets no session.
     if (this.closing) {
       socket.destroy();
       return;
     }
+    let address: string | undefined;
     if (socket instanceof Socket) {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+      address = socket.remoteAddress;
     }
     const { limits, logger, dispatcher } = this.options;
     const connectionOptions = {
@@ -129,15 +172,17 @@ export class HostServer {
       // count against it, and `Connection` can only see the queue after a write.
       maxQueuedBytes: Number.MAX_SAFE_INTEGER,
       drainTimeoutMs: limits.drainTimeoutMs,
+      heartbeatIntervalMs: limits.heartbeatIntervalMs,
     };
-    if (this.sessions.size >= limits.maxConnections) {
-      this.refused += 1;
-      const refused = new Connection(socket, {}, connectionOptions);
-      refused.replyError(
-        null,
-        wireError("TOO_MANY_CONNECTIONS", `this host accepts at most ${limits.maxConnections} connections`),
+    if (this.sessions.size >= this.maxConnections) {
+      this.refuse(socket, `this host accepts at most ${this.maxConnections} connections`);
+      return;
+    }
+    if (!local && address !== undefined && !this.admission.admits(address)) {
+      this.refuse(
+        socket,
+        `this host accepts at most ${limits.maxConnectionsPerAddress} connections without a user's CONNECT from one address`,
       );
-      refused.close();
       return;
     }
     const connection = new Connection(
@@ -150,6 +195,7 @@ export class HostServer {
         onClose: (_connection, error) => {
           clearTimeout(this.idleTimers.get(session));
           this.idleTimers.delete(session);
+          admitted.leave();
           this.sessions.delete(session);
           if (error !== undefined) logger.debug({ err: error }, "host connection closed with an error");
           this.options.onSessionClosed(session);
@@ -157,15 +203,37 @@ export class HostServer {
       },
       connectionOptions,
     );
-    const session = new MemberConnection(connection);
+    const admitted = this.admission.enter(connection, { ...(local ? {} : { address }), local });
+    const session = new MemberConnection(connection, (identified) => {
+      clearTimeout(this.idleTimers.get(identified));
+      this.idleTimers.delete(identified);
+      admitted.trust(identified.identity?.role === "user");
+    });
     this.sessions.add(session);
-    // Connections that never identify themselves are closed, so idle sockets cannot pile up.
+    // Connections that never identify themselves are closed, however busy, so sockets cannot pile up.
+    const deadlineMs = limits.unauthenticatedIdleMs;
     this.idleTimers.set(
       session,
       setTimeout(() => {
         this.idleTimers.delete(session);
-        if (session.identity === undefined) connection.close();
-      }, limits.unauthenticatedIdleMs),
+        if (session.identity !== undefined) return;
+        const message = `no CONNECT within ${deadlineMs} ms of connecting`;
+        logger.debug({ remote: address }, message);
+        connection.replyError(null, wireError("AUTH_TIMEOUT", message));
+        connection.close();
+      }, deadlineMs),
     );
+  }
+
+  /** Answers `TOO_MANY_CONNECTIONS` (with `id: null`) on a connection over a limit, and closes it. */
+  private refuse(socket: Duplex, message: string): void {
+    this.refused += 1;
+    const refused = new Connection(
+      socket,
+      {},
+      { maxFrameBytes: this.options.limits.preAuthMaxFrameBytes, heartbeatIntervalMs: 0 },
+    );
+    refused.replyError(null, wireError("TOO_MANY_CONNECTIONS", message));
+    refused.close();
   }
 }

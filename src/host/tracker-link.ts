@@ -1,8 +1,10 @@
 import { proofBytes } from "../auth/canonical.js";
 import type { DeviceKey } from "../auth/device-key.js";
 import { ConnectionError, HychatError } from "../protocol/errors.js";
+import type { RelayIncoming } from "../protocol/relay-schemas.js";
 import {
   type Address,
+  type Reach,
   type Revocation,
   type TrackerRequestBodies,
   trackerLinkSpec,
@@ -43,6 +45,15 @@ export interface TrackerLinkOptions extends LinkOptions {
   onListed(channel: string, listed: boolean): void;
   /** Revocations the tracker holds (after each sign-in) or announced since. */
   onRevocations(revocations: Revocation[]): void;
+  /** A member waits at the tracker's relay: dial back for it. */
+  onRelayIncoming(request: RelayIncoming): void;
+  /** Channels unhosted before this link started (a previous run) that the tracker was not told of. */
+  pendingUnhosts: readonly string[];
+  /**
+   * The tracker took a channel's `UNHOST`, or refused it for good: nothing more to send for it.
+   * `delayed`: it had waited for a connect (asked while the link was down, or by a previous run).
+   */
+  onUnhostSettled(channel: string, delayed: boolean): void;
   membersReportIntervalMs: number;
   logger: Logger;
 }
@@ -59,8 +70,8 @@ type Link = TypedConnection<TrackerRequestBodies, TrackerSpec>;
 /**
  * The host's liveness link, on the shared `ReconnectingClient`: signed in with the owner's ticket,
  * it registers every hosted channel (`HOST`), reports members (`MEMBERS`, at most once per
- * interval) and settings (`VIEW`). On every (re)connect it registers everything again; while it is
- * down the channels are unlisted.
+ * interval) and settings (`VIEW`). On every (re)connect it first sends the unhosts still pending,
+ * then registers everything again; while it is down the channels are unlisted.
  */
 export class TrackerLink {
   private readonly options: TrackerLinkOptions;
@@ -69,7 +80,10 @@ export class TrackerLink {
   private readonly listed = new Set<string>();
   /** Where the tracker lists the channels, from its last `HOST` answer. */
   private listedAt: Address | undefined;
-  private readonly pendingUnhosts = new Set<string>();
+  /** How the tracker found members reach it there, from the same answer. */
+  private listedReach: Reach | undefined;
+  /** Unhosts to send on the next connect: asked while the link was down, or by a previous run. */
+  private readonly pendingUnhosts: Set<string>;
   private readonly pendingMembers = new Map<string, number>();
   private readonly reportedMembers = new Map<string, number>();
   private membersTimer: NodeJS.Timeout | undefined;
@@ -78,6 +92,7 @@ export class TrackerLink {
 
   constructor(options: TrackerLinkOptions) {
     this.options = options;
+    this.pendingUnhosts = new Set(options.pendingUnhosts);
     this.client = new ReconnectingClient<TrackerRequestBodies, TrackerSpec>({
       ...options,
       server: "tracker",
@@ -86,6 +101,7 @@ export class TrackerLink {
       setup: (link) => this.registerAll(link),
       onEvent: (event) => {
         if (event.event === "REVOKED") this.options.onRevocations(event.body.revocations);
+        else if (event.event === "RELAY_INCOMING") this.options.onRelayIncoming(event.body);
       },
       onUp: () => {
         this.connects += 1;
@@ -103,6 +119,11 @@ export class TrackerLink {
     });
   }
 
+  /** The tracker's certificate fingerprint as verified on the link now up; undefined while it is down. */
+  get trackerFingerprint(): string | undefined {
+    return this.client.link?.serverFingerprint;
+  }
+
   get state(): TrackerLinkState {
     if (this.closed) return "closed";
     return this.client.connected ? "connected" : "connecting";
@@ -113,6 +134,11 @@ export class TrackerLink {
     return this.listedAt;
   }
 
+  /** How members reach the channels there, as the tracker measured it. */
+  get reach(): Reach | undefined {
+    return this.listedReach;
+  }
+
   isListed(channel: string): boolean {
     return this.listed.has(channel);
   }
@@ -121,13 +147,35 @@ export class TrackerLink {
     this.client.start();
   }
 
-  /** Registers a channel; resolves with the tracker's key, rejects with the tracker's error. */
+  /**
+   * Registers a channel; resolves with the tracker's key, rejects with the tracker's error. A pending
+   * unhost of it is not sent meanwhile (the registration replaces it), unless the registration fails.
+   */
   async host(channel: LinkChannel): Promise<TrackerKey> {
-    this.pendingUnhosts.delete(channel.name);
-    return this.register(await this.client.whenReady(), channel);
+    const wasPending = this.pendingUnhosts.delete(channel.name);
+    try {
+      return await this.register(await this.client.whenReady(), channel);
+    } catch (error) {
+      if (wasPending && !this.closed) this.pendingUnhosts.add(channel.name);
+      throw error;
+    }
   }
 
-  /** Unregisters a channel now, or on the next connect while the link is down. */
+  /** Lists every channel again (the advertised address changed), when the link is up. */
+  relist(): void {
+    const link = this.client.link;
+    if (link === undefined) return;
+    for (const channel of this.options.channels()) {
+      this.registerOrLog(link, channel).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, channel: channel.name }, "listing again failed");
+      });
+    }
+  }
+
+  /**
+   * Unregisters a channel now or, while the link is down (or the tracker cannot answer yet), on the
+   * next connect; rejects with the tracker's refusal for good (say `NOT_OWNER`).
+   */
   async unhost(channel: string): Promise<void> {
     this.listed.delete(channel);
     this.pendingMembers.delete(channel);
@@ -140,9 +188,19 @@ export class TrackerLink {
     try {
       await this.sendUnhost(link, channel);
     } catch (error) {
-      if (!(error instanceof ConnectionError)) throw error;
-      this.pendingUnhosts.add(channel);
+      if (isTransient(error)) {
+        this.pendingUnhosts.add(channel);
+        return;
+      }
+      this.options.onUnhostSettled(channel, false);
+      throw error;
     }
+    this.options.onUnhostSettled(channel, false);
+  }
+
+  /** Unhosts not sent to the tracker yet. */
+  get unhostsPending(): string[] {
+    return [...this.pendingUnhosts];
   }
 
   /** Tells the tracker a channel's new settings; while the link is down, the next `HOST` carries them. */
@@ -198,10 +256,7 @@ export class TrackerLink {
       await link.request("RESUME", { ticket: credentials.ticket, proof });
       this.options.onKey(await link.request("KEY", {}));
       this.options.onRevocations((await link.request("REVOCATIONS", {})).revocations);
-      for (const channel of [...this.pendingUnhosts]) {
-        await this.sendUnhost(link, channel);
-        this.pendingUnhosts.delete(channel);
-      }
+      for (const channel of [...this.pendingUnhosts]) await this.sendPendingUnhost(link, channel);
       await Promise.all(this.options.channels().map((channel) => this.registerOrLog(link, channel)));
     } catch (error) {
       this.unlistAll();
@@ -229,6 +284,7 @@ export class TrackerLink {
     });
     this.options.onKey({ publicKey: key.publicKey, issuer: key.issuer });
     this.listedAt = key.address;
+    this.listedReach = key.reach;
     this.listed.add(channel.name);
     this.options.onListed(channel.name, true);
     return { publicKey: key.publicKey, issuer: key.issuer };
@@ -245,6 +301,26 @@ export class TrackerLink {
         "the tracker refused to list a channel",
       );
     }
+  }
+
+  /**
+   * One unhost asked while the link was down: sent before any registration. A lost connection fails
+   * the setup (the next connect tries again); a refusal that may pass waits for the next connect; one
+   * for good (the name is someone else's) is given up, so it cannot block every later connect.
+   */
+  private async sendPendingUnhost(link: Link, channel: string): Promise<void> {
+    try {
+      await this.sendUnhost(link, channel);
+    } catch (error) {
+      if (error instanceof ConnectionError || !(error instanceof HychatError)) throw error;
+      if (isTransient(error)) {
+        this.options.logger.warn({ err: error, channel }, "the tracker could not take an UNHOST yet");
+        return;
+      }
+      this.options.logger.warn({ err: error, channel }, "the tracker refused an UNHOST; giving it up");
+    }
+    if (!this.pendingUnhosts.delete(channel)) return;
+    this.options.onUnhostSettled(channel, true);
   }
 
   private async sendUnhost(link: Link, channel: string): Promise<void> {
@@ -276,4 +352,10 @@ export class TrackerLink {
     }
     this.pendingMembers.clear();
   }
+}
+
+/** A failure an `UNHOST` may get past later: the link went, or the tracker was busy or shutting down. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true;
+  return error instanceof HychatError && (error.status === "SERVER_ERROR" || error.code === "RATE_LIMITED");
 }

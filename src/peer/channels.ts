@@ -41,7 +41,7 @@ export class JoinedChannels {
       verifier: () => this.messageVerifier(),
       verifierPool,
       emit: (event) => this.lifecycle.linkEvent(event),
-      lookup: () => void this.directory.refreshQuietly(),
+      lookup: (link) => void this.directory.lookupQuietly(link.name),
       removed: (link, code, error) => this.removed(link, code, error),
     };
   }
@@ -99,14 +99,15 @@ export class JoinedChannels {
     link?.acceptNewOwner();
     if (link === undefined) {
       let listing = this.directory.get(channel);
-      // A listing not seen online may be stale: ask again. Without the tracker the link starts
-      // unreachable and finds its host once the tracker is back.
+      // A listing not seen online may be stale: ask for that one channel. Without the tracker the
+      // link starts unreachable and finds its host once the tracker is back.
       if (!listing?.online && this.context.tracker.connected) {
-        const listed = await this.directory.refresh().catch(() => undefined);
-        listing = this.directory.get(channel);
-        if (listed !== undefined && listing === undefined) {
-          throw wireError("NO_SUCH_CHANNEL", `no channel named ${channel}`);
-        }
+        const found = await this.directory.lookup(channel).then(
+          (looked) => looked ?? null,
+          () => undefined,
+        );
+        if (found === null) throw wireError("NO_SUCH_CHANNEL", `no channel named ${channel}`);
+        listing = found ?? listing;
       }
       if (this.context.user() !== user) throw wireError("NOT_SIGNED_IN", "signed out while joining");
       const name = listing?.name ?? channel;

@@ -30,6 +30,13 @@ export interface PeerOptions {
    * run when it is free, else one the OS picks).
    */
   hostListen?: Address;
+  /**
+   * The address the tracker lists for this peer's channels instead of the listening one (a port
+   * forwarded by hand). Without it a non-loopback listener asks the router for a port mapping.
+   */
+  hostAdvertise?: Address;
+  /** Ask the router to forward the hosting port (default true; only for non-loopback listeners). */
+  portMapping?: boolean;
   /** Delays between reconnect attempts to the tracker and to hosts. */
   backoff?: BackoffOptions;
   /** How long a request waits for its response, and for the tracker to be reachable (default 10 s). */
@@ -48,6 +55,8 @@ export interface PeerOptions {
   ticketRenewFraction?: number;
   /** Earliest a ticket renewal runs after the last one (default 1 s). */
   ticketRenewMinDelayMs?: number;
+  /** Most `LIST` pages of the directory fetched at once (default 100, of 500 channels each). */
+  maxDirectoryPages?: number;
   logger?: Logger;
   hostLimits?: Partial<HostLimits>;
 }

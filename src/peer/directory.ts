@@ -4,12 +4,17 @@ import { nameKey } from "../protocol/names.js";
 import type { ChannelListing, TrackerEventBodies } from "../protocol/tracker-schemas.js";
 import type { PeerContext } from "./context.js";
 
+/** Most `LIST` pages one refresh fetches (500 channels each from a tracker of this release). */
+export const DEFAULT_MAX_DIRECTORY_PAGES = 100;
+
 /**
- * The tracker's channel directory as last seen: the listings by name, refreshed with `LIST` and
- * kept current by `CHANNELS` events. Joined channels follow their listing to a new address.
+ * The tracker's channel directory as last seen: the listings by name, refreshed with `LIST` (page
+ * by page, up to `maxDirectoryPages`) and kept current by `CHANNELS` events. A channel is looked
+ * up on its own (`LIST {name}`) to join it. Joined channels follow their listing to a new address.
  */
 export class Directory {
   private readonly listings = new Map<string, ChannelListing>();
+  private truncationTold = false;
 
   constructor(private readonly context: PeerContext) {}
 
@@ -29,20 +34,25 @@ export class Directory {
     return this.get(channel)?.name ?? channel;
   }
 
-  /** Asks the tracker for the directory, moves links whose channel moved, and tells the UI. */
+  /**
+   * Asks the tracker for the directory, moves links whose channel moved, and tells the UI. Past the
+   * page cap, joined channels the pages did not reach are looked up by name.
+   */
   async refresh(): Promise<ChannelListing[]> {
-    const { channels } = await this.context.tracker.request("LIST", {});
+    const { channels, complete } = await this.fetchPages();
     this.listings.clear();
     for (const listing of channels) this.listings.set(nameKey(listing.name), listing);
-    const user = this.context.user();
-    if (user !== undefined) {
-      for (const link of user.links.values()) {
-        const listing = this.listings.get(nameKey(link.name));
-        link.setEndpoint(listedEndpoint(listing), listing?.owner);
-      }
+    const unreached: string[] = [];
+    for (const link of this.context.user()?.links.values() ?? []) {
+      const listing = this.listings.get(nameKey(link.name));
+      if (listing === undefined && !complete) unreached.push(link.name);
+      else link.setEndpoint(listedEndpoint(listing), listing?.owner);
     }
-    this.context.emit({ type: "directory", channels });
-    return channels;
+    for (const name of unreached) await this.fetchOne(name);
+    if (!complete) this.tellTruncated(channels.length);
+    const listed = [...this.listings.values()];
+    this.context.emit({ type: "directory", channels: listed });
+    return listed;
   }
 
   /** `refresh` for callers that only want the directory current: a failure is logged, not thrown. */
@@ -50,6 +60,24 @@ export class Directory {
     return this.refresh().then(
       () => undefined,
       (error: unknown) => this.context.logger.debug({ err: error }, "LIST failed"),
+    );
+  }
+
+  /**
+   * Asks the tracker for one channel (`LIST {name}`), updates the directory and a joined link with
+   * the answer and tells the UI; undefined when no such channel is registered.
+   */
+  async lookup(channel: string): Promise<ChannelListing | undefined> {
+    const listing = await this.fetchOne(channel);
+    this.context.emit({ type: "directory", channels: [...this.listings.values()] });
+    return listing;
+  }
+
+  /** `lookup` for callers that only want the listing current: a failure is logged, not thrown. */
+  lookupQuietly(channel: string): Promise<void> {
+    return this.lookup(channel).then(
+      () => undefined,
+      (error: unknown) => this.context.logger.debug({ err: error, channel }, "LIST of one channel failed"),
     );
   }
 
@@ -66,6 +94,45 @@ export class Directory {
     const link = this.context.user()?.links.get(updated?.name ?? known?.name ?? change.channel);
     link?.setEndpoint(listedEndpoint(updated), updated?.owner);
     this.context.emit({ type: "directory", channels: [...this.listings.values()] });
+  }
+
+  /** Every page of the directory, `complete` false when the page cap (or a page that does not move on) stopped it. */
+  private async fetchPages(): Promise<{ channels: ChannelListing[]; complete: boolean }> {
+    const maxPages = this.context.options.maxDirectoryPages ?? DEFAULT_MAX_DIRECTORY_PAGES;
+    const channels: ChannelListing[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const reply = await this.context.tracker.request("LIST", after === undefined ? {} : { after });
+      channels.push(...reply.channels);
+      if (reply.next === null) return { channels, complete: true };
+      if (after !== undefined && nameKey(reply.next) <= nameKey(after)) break;
+      after = reply.next;
+    }
+    return { channels, complete: false };
+  }
+
+  /** One channel's listing from the tracker, into the directory and onto its link if joined. */
+  private async fetchOne(channel: string): Promise<ChannelListing | undefined> {
+    const key = nameKey(channel);
+    const { channels } = await this.context.tracker.request("LIST", { name: channel });
+    const listing = channels.find((listed) => nameKey(listed.name) === key);
+    const known = this.listings.get(key);
+    if (listing === undefined) this.listings.delete(key);
+    else this.listings.set(key, listing);
+    const link = this.context.user()?.links.get(listing?.name ?? known?.name ?? channel);
+    link?.setEndpoint(listedEndpoint(listing), listing?.owner);
+    return listing;
+  }
+
+  /** Once per peer: the directory shown is the first pages only; any channel can still be joined by name. */
+  private tellTruncated(shown: number): void {
+    if (this.truncationTold) return;
+    this.truncationTold = true;
+    this.context.emit({
+      type: "notice",
+      level: "info",
+      text: `the directory lists more channels than the ${shown} fetched; join any other by its name`,
+    });
   }
 
   /** The tracker connection came or went; once back, the directory may have changed meanwhile. */

@@ -1,5 +1,6 @@
 import type { HostedChannel } from "../api/index.js";
 import { ChannelHost } from "../host/channel-host.js";
+import { DEFAULT_HOST_LIMITS } from "../host/limits.js";
 import { wireError } from "../protocol/errors.js";
 import type { Address, View } from "../protocol/tracker-schemas.js";
 import type { JoinedChannels } from "./channels.js";
@@ -7,6 +8,9 @@ import { checkChannelName, type PeerContext, type UserState } from "./context.js
 import type { Directory } from "./directory.js";
 
 const DEFAULT_HOST_LISTEN: Address = { host: "127.0.0.1", port: 0 };
+
+/** Bytes of messages each hosted channel keeps unless told (`hostLimits.channelQuotaBytes`). */
+export const DEFAULT_CHANNEL_QUOTA_BYTES = DEFAULT_HOST_LIMITS.channelQuotaBytes;
 
 /** The user's own channel host: started on the first `host` (or at sign-in when channels are stored), closed at sign-out. */
 export class Hosting {
@@ -22,8 +26,8 @@ export class Hosting {
     if (user.role === "guest") throw wireError("GUESTS_CANNOT_HOST", "guests cannot host channels");
     const channelHost = await this.ensureChannelHost(user);
     const hosted = await channelHost.host(checkChannelName(channel), settings);
-    // The owner is a member of their own channel; LIST first so the directory shows it right away.
-    if (this.context.tracker.connected) await this.directory.refreshQuietly();
+    // The owner is a member of their own channel; look it up first so the directory shows it right away.
+    if (this.context.tracker.connected) await this.directory.lookupQuietly(hosted.name);
     await this.channels.joinLink(user, hosted.name).catch((error: unknown) => {
       this.context.logger.warn({ channel: hosted.name, err: error }, "could not join own channel");
     });
@@ -38,16 +42,28 @@ export class Hosting {
     }
     await channelHost.unhost(channel);
     this.context.emit({ type: "unhosted", channel });
+    if (channelHost.pendingUnhosts().includes(channel)) {
+      this.context.emit({
+        type: "notice",
+        level: "info",
+        channel,
+        text: `the tracker could not be told yet: it will be told that #${channel} is no longer hosted once it answers, also after a restart`,
+      });
+    }
   }
 
   hostedChannels(): HostedChannel[] {
     return this.context.user()?.channelHost?.channels() ?? [];
   }
 
-  /** Starts the user's channel host if it has stored channels; one without any is closed again. */
+  /**
+   * Starts the user's channel host if it has stored channels, or unhosts the tracker was not told of
+   * yet (it tells the tracker once reachable); one with neither is closed again.
+   */
   async restart(user: UserState): Promise<void> {
     const channelHost = await this.ensureChannelHost(user);
-    if (channelHost.channels().length > 0 || user.channelHost !== channelHost) return;
+    if (channelHost.channels().length > 0 || channelHost.pendingUnhosts().length > 0) return;
+    if (user.channelHost !== channelHost) return;
     user.channelHost = undefined;
     await channelHost.close();
   }
@@ -81,9 +97,20 @@ export class Hosting {
           ...options.hostLimits,
         },
         ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        ...(options.hostAdvertise === undefined ? {} : { advertise: options.hostAdvertise }),
+        ...(options.portMapping === undefined ? {} : { portMapping: options.portMapping }),
         logger,
         onChange: (hosted) => {
           if (this.context.user() === user) this.context.emit({ type: "hosting", channel: hosted });
+        },
+        onPendingUnhostSent: (channel) => {
+          if (this.context.user() !== user) return;
+          this.context.emit({
+            type: "notice",
+            level: "info",
+            channel,
+            text: `the tracker was told that #${channel} is no longer hosted`,
+          });
         },
       });
       if (this.context.user() !== user) {

@@ -57,7 +57,17 @@ export class Peer implements PeerApi {
         : { connection: { heartbeatIntervalMs: options.heartbeatIntervalMs } }),
       backoff: options.backoff ?? {},
     };
-    const pool = new HostConnectionPool({ ...link, logger });
+    const pool = new HostConnectionPool({
+      ...link,
+      logger,
+      relay: () => {
+        const relay = this.context.tracker.relayAt;
+        const credentials = this.context.tracker.credentials;
+        return relay === undefined || credentials === undefined
+          ? undefined
+          : { ...relay, ticket: credentials.ticket, key: credentials.key };
+      },
+    });
     const trackerTrust = new TrackerTrust({
       knownFile: join(options.dataDir, KNOWN_TRACKERS_FILE),
       ...(options.trackerFingerprint === undefined ? {} : { pinned: options.trackerFingerprint }),

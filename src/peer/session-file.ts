@@ -5,7 +5,8 @@ import { z } from "zod";
 import { DeviceKey } from "../auth/device-key.js";
 import { nowSeconds, type TicketPayload, ticketPayloadSchema } from "../auth/tickets.js";
 import type { TrackerCredentials } from "../client/tracker-session.js";
-import { anyUsernameSchema, deviceIdSchema, nameKey } from "../protocol/names.js";
+import { wireError } from "../protocol/errors.js";
+import { deviceIdSchema, isIssuableName, nameKey } from "../protocol/names.js";
 
 /** Files of a peer's data dir: one directory per user, and the name of the last one signed in. */
 export const SESSION_FILE = "session.json";
@@ -26,8 +27,15 @@ const savedSessionSchema = z.object({
     .nullable(),
 });
 
-/** Where one user's state lives: `<dataDir>/<username lowercased>/`. */
+/**
+ * Where one user's state lives: `<dataDir>/<username lowercased>/`. Only for a name a tracker gives
+ * out (`isIssuableName`), so it is one directory right inside `dataDir`, never `.`, `..` or a path;
+ * any other name throws `INVALID_USERNAME`.
+ */
 export function userDir(dataDir: string, username: string): string {
+  if (!isIssuableName(username)) {
+    throw wireError("INVALID_USERNAME", `${JSON.stringify(username)} cannot name a user's directory`);
+  }
   return join(dataDir, nameKey(username));
 }
 
@@ -130,6 +138,6 @@ export function loadLastUser(dataDir: string): string | null {
   const file = join(dataDir, LAST_USER_FILE);
   if (!existsSync(file)) return null;
   const name = readFileSync(file, "utf8").trim();
-  // The name becomes a directory name: accept only what the protocol allows as a user name.
-  return anyUsernameSchema.safeParse(name).success ? name : null;
+  // The name becomes a directory name: accept only a name a tracker gives out.
+  return isIssuableName(name) ? name : null;
 }

@@ -11,6 +11,7 @@ import {
   parseFrame,
   type RequestFrame,
 } from "./frames.js";
+import type { LineBudget } from "./line-budget.js";
 import { PendingRequests } from "./pending.js";
 
 export interface ConnectionOptions {
@@ -76,6 +77,13 @@ export class Connection {
   /** Set by every chunk received; the heartbeat clears it once per interval. */
   private heardSinceTick = true;
   private quietTicks = 0;
+  /** Inside `framer.push`: a `detach` there leaves the rest of the chunk to `onData`. */
+  private pushing = false;
+  /** The request whose `OK` detaches the connection (`requestThenDetach`). */
+  private detachOn: string | undefined;
+  private detachedStream: Duplex | undefined;
+  /** What this connection's unfinished line counts against, while the server does not trust it yet. */
+  private lineBudget: LineBudget | undefined;
 
   constructor(stream: Duplex, handlers: ConnectionHandlers, options: ConnectionOptions = {}) {
     this.stream = stream;
@@ -87,31 +95,20 @@ export class Connection {
         onOversize: (bytes) => {
           this.reply(null, "REQUEST_ERROR", {
             code: "FRAME_TOO_LARGE",
-            message: `frame exceeds ${this.options.maxFrameBytes} bytes (${bytes} seen)`,
+            message: `frame exceeds ${this.framer.maxFrameBytes} bytes (${bytes} seen)`,
           });
           this.close();
         },
       },
       this.options.maxFrameBytes,
     );
-    stream.on("data", (chunk: Buffer) => {
-      this.heardSinceTick = true;
-      // A handler that throws is a bug on this side: drop this connection, never the process.
-      try {
-        this.framer.push(chunk);
-      } catch (error) {
-        this.destroy(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+    stream.on("data", this.onData);
     stream.on("drain", () => this.clearDrainTimer());
     stream.on("error", (error) => {
       this.closeError ??= error;
     });
     stream.on("close", () => this.finish());
-    stream.on("end", () => {
-      // The other side finished sending; finish our side too so the socket closes.
-      if (!this.stream.writableEnded) this.stream.end();
-    });
+    stream.on("end", this.onEnd);
     if (this.options.heartbeatIntervalMs > 0) {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs);
       this.heartbeatTimer.unref();
@@ -120,6 +117,60 @@ export class Connection {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /**
+   * Sets the cap on one line, and the budget its unfinished line counts against (`undefined`:
+   * none), both from the next byte received on. A server keeps both small until the other side
+   * signs in. Lazily, so that a sign-in again (out, then in, at once) changes nothing.
+   */
+  limitLines(maxFrameBytes: number, budget: LineBudget | undefined): void {
+    if (budget !== this.lineBudget) {
+      this.lineBudget?.release(this);
+      this.lineBudget = budget;
+    }
+    this.framer.setMaxFrameBytes(maxFrameBytes);
+  }
+
+  /**
+   * Stops reading frames and hands the stream over as raw bytes (a relay's splice), with what was
+   * received past the current frame put back at its front. The connection then counts as closed
+   * (`onClose` runs, pending requests fail, nothing more is written through it), but the stream
+   * stays open for its new owner. Call it from a request handler, or between chunks.
+   */
+  detach(): Duplex {
+    if (this.detachedStream !== undefined || this.isClosed) return this.detachedStream ?? this.stream;
+    this.framer.stop();
+    this.stream.off("data", this.onData);
+    this.stream.off("end", this.onEnd);
+    this.stream.pause();
+    this.detachedStream = this.stream;
+    // Mid-chunk, the rest of the chunk is only known once the framer returns (see `onData`).
+    if (!this.pushing) this.restoreRest();
+    this.finish();
+    return this.stream;
+  }
+
+  /**
+   * Sends a request whose `OK` turns the connection into a raw stream: the connection detaches as
+   * the answer is read, before any byte after it, and the stream is returned. An error answer
+   * rejects as usual and leaves the connection as it was.
+   */
+  async requestThenDetach(command: string, body: object, options: RequestOptions = {}): Promise<Duplex> {
+    if (this.isClosed) throw new ConnectionError("CONNECTION_CLOSED", `connection closed before ${command}`);
+    const id = randomUUID();
+    const frame = encodeRequest(id, command, body);
+    const response = this.pending.add(id, options.timeoutMs ?? this.options.requestTimeoutMs, command);
+    this.detachOn = id;
+    this.write(frame);
+    try {
+      await response;
+    } finally {
+      if (this.detachOn === id) this.detachOn = undefined;
+    }
+    if (this.detachedStream === undefined)
+      throw new ConnectionError("CONNECTION_CLOSED", `connection closed during ${command}`);
+    return this.detachedStream;
   }
 
   /** Bytes written but not yet handed to the kernel. */
@@ -220,6 +271,48 @@ export class Connection {
     this.request("PING", {}, { timeoutMs: this.options.heartbeatIntervalMs }).catch(() => undefined);
   }
 
+  private readonly onData = (chunk: Buffer): void => {
+    this.heardSinceTick = true;
+    // A handler that throws is a bug on this side: drop this connection, never the process.
+    this.pushing = true;
+    try {
+      this.framer.push(chunk);
+    } catch (error) {
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.pushing = false;
+    }
+    if (this.detachedStream !== undefined) this.restoreRest();
+    else this.holdLine();
+  };
+
+  /** Tells the line budget, if any, how much of an unfinished line this connection holds now. */
+  private holdLine(): void {
+    if (this.lineBudget !== undefined && !this.isClosed) {
+      this.lineBudget.set(this, this.framer.bufferedBytes, this.evictLine);
+    }
+  }
+
+  /** The budget chose this connection's line to drop: it is answered as a line too large, and closed. */
+  private readonly evictLine = (): void => {
+    this.framer.discard();
+    this.reply(null, "REQUEST_ERROR", {
+      code: "FRAME_TOO_LARGE",
+      message: `unfinished lines exceed this server's budget of ${this.lineBudget?.limitBytes} bytes for connections not signed in; this one held the most`,
+    });
+    this.close();
+  };
+
+  private readonly onEnd = (): void => {
+    // The other side finished sending; finish our side too so the socket closes.
+    if (!this.stream.writableEnded) this.stream.end();
+  };
+
+  private restoreRest(): void {
+    const rest = this.framer.takeRest();
+    if (rest.length > 0) this.stream.unshift(rest);
+  }
+
   private handleLine(line: string): void {
     const parsed = parseFrame(line);
     if (!parsed.ok) {
@@ -231,6 +324,13 @@ export class Connection {
       case "response":
         // A response without id matches no request; answering it would start a BAD_FRAME ping-pong.
         if (frame.id === null) return;
+        if (frame.id === this.detachOn && frame.status === "OK") {
+          this.detachOn = undefined;
+          // Settled first, so `detach` (which fails what is pending) leaves this answer alone; its
+          // waiter runs later, once the stream is raw.
+          if (this.pending.settle(frame.id, frame.body)) this.detach();
+          return;
+        }
         this.pending.settle(
           frame.id,
           frame.status === "OK" ? frame.body : errorFromWire(frame.status, frame.body),
@@ -269,6 +369,7 @@ export class Connection {
     this.clearDrainTimer();
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.closeTimer);
+    this.lineBudget?.release(this);
     this.pending.rejectAll(
       new ConnectionError("CONNECTION_CLOSED", "connection closed", { cause: this.closeError }),
     );

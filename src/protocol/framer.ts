@@ -17,15 +17,38 @@ export interface FramerHandlers {
  * splitting on bytes and decoding whole lines is safe across any chunk boundary.
  */
 export class LineFramer {
-  private readonly maxFrameBytes: number;
+  private cap: number;
   private readonly handlers: FramerHandlers;
   private parts: Buffer[] = [];
   private partsBytes = 0;
   private failed = false;
+  /** Set by `stop`: what follows the current line is not lines any more. */
+  private stopped = false;
+  private remainder: Buffer | undefined;
 
   constructor(handlers: FramerHandlers, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     this.handlers = handlers;
-    this.maxFrameBytes = maxFrameBytes;
+    this.cap = maxFrameBytes;
+  }
+
+  /** The cap on one line, in bytes, as it stands now. */
+  get maxFrameBytes(): number {
+    return this.cap;
+  }
+
+  /**
+   * Changes the cap from the next byte received on (a server raises it once a connection signs in):
+   * a line already held past a lowered cap fails when more of it comes.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.cap = maxFrameBytes;
+  }
+
+  /** Drops the unfinished line and takes no more input, without `onOversize` (the caller answers). */
+  discard(): void {
+    this.failed = true;
+    this.parts = [];
+    this.partsBytes = 0;
   }
 
   /** Bytes held for a line that has not ended yet: at most the cap, plus one trailing `\r`. */
@@ -42,7 +65,7 @@ export class LineFramer {
         const rest = chunk.length - start;
         // A trailing `\r` may be the first half of a `\r\n`, which the cap does not count.
         const trailingReturn = chunk[chunk.length - 1] === CARRIAGE_RETURN ? 1 : 0;
-        if (this.partsBytes + rest - trailingReturn > this.maxFrameBytes) {
+        if (this.partsBytes + rest - trailingReturn > this.cap) {
           this.fail(this.partsBytes + rest);
           return;
         }
@@ -54,14 +77,36 @@ export class LineFramer {
       let lineBytes = this.partsBytes + pieceBytes;
       const lastByte = pieceBytes > 0 ? chunk[newline - 1] : this.lastBufferedByte();
       if (lastByte === CARRIAGE_RETURN) lineBytes -= 1;
-      if (lineBytes > this.maxFrameBytes) {
+      if (lineBytes > this.cap) {
         this.fail(lineBytes);
         return;
       }
       this.emit(chunk, start, newline);
+      if (this.stopped) {
+        this.remainder = chunk.subarray(newline + 1);
+        return;
+      }
       if (this.failed) return;
       start = newline + 1;
     }
+  }
+
+  /**
+   * Ends framing after the line being handled (call it from `onLine`, or between chunks): the
+   * stream turns into raw bytes from there on (a relay's splice). `push` takes nothing more.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.failed = true;
+  }
+
+  /** After `stop`: the bytes received past the last line, which belong to whoever takes the stream. */
+  takeRest(): Buffer {
+    const rest = Buffer.concat([...this.parts, ...(this.remainder === undefined ? [] : [this.remainder])]);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.remainder = undefined;
+    return rest;
   }
 
   private lastBufferedByte(): number | undefined {

@@ -8,6 +8,7 @@ import {
   signatureSchema,
   ticketSchema,
 } from "./names.js";
+import { relayBodySchemas, relayIncomingSchema, relayOkBodySchemas } from "./relay-schemas.js";
 
 /** Request bodies and OK bodies of the tracker's commands (docs/protocol.md, "Tracker commands"). */
 
@@ -20,6 +21,12 @@ export const viewSchema = z.enum(["public", "private"]);
 /** A TLS certificate's identity: `sha256:` and the SHA-256 of its DER in lowercase hex. */
 export const fingerprintSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 export type View = z.infer<typeof viewSchema>;
+
+/**
+ * Most channels in one `LIST` answer. A listing of the longest names, owner, host name and member
+ * count is under 600 bytes of JSON, so a full page stays under a third of the 1 MiB frame.
+ */
+export const LIST_PAGE_MAX = 500;
 
 export const trackerBodySchemas = {
   HELLO: helloBodySchema,
@@ -38,7 +45,15 @@ export const trackerBodySchemas = {
   /** The revocations in force; the connection is then sent each new one (`REVOKED`). */
   REVOCATIONS: z.object({}),
   KEY: z.object({}),
-  LIST: z.object({}),
+  /**
+   * One page of the directory, by name without case: the channels after `after`, at most `limit`
+   * (the tracker's page size when omitted or larger). `name` looks that one channel up instead.
+   */
+  LIST: z.object({
+    name: channelNameSchema.optional(),
+    after: channelNameSchema.optional(),
+    limit: z.number().int().min(1).max(LIST_PAGE_MAX).optional(),
+  }),
   ONLINE: z.object({}),
   HOST: z.object({
     channel: channelNameSchema,
@@ -55,6 +70,7 @@ export const trackerBodySchemas = {
   INVISIBLE: z.object({ invisible: z.boolean() }),
   RET_INFO: z.object({}),
   PING: z.object({}),
+  ...relayBodySchemas,
 } as const;
 
 export type TrackerCommand = keyof typeof trackerBodySchemas;
@@ -68,6 +84,9 @@ export const addressSchema = z.object({
 });
 export type Address = z.infer<typeof addressSchema>;
 
+export const reachSchema = z.enum(["direct", "relay", "unreachable"]);
+export type Reach = z.infer<typeof reachSchema>;
+
 export const channelListingSchema = z.object({
   name: channelNameSchema,
   owner: anyUsernameSchema,
@@ -78,6 +97,11 @@ export const channelListingSchema = z.object({
   /** The host's certificate fingerprint while it is online: members accept no other key there. */
   fingerprint: fingerprintSchema.nullable(),
   members: z.number().int().min(0),
+  /**
+   * How members reach it while online, as the tracker measured: at its address (`direct`), through
+   * the tracker's relay (`relay`), or maybe not at all (`unreachable`: no relay). Null while offline.
+   */
+  reach: reachSchema.nullable().default(null),
 });
 export type ChannelListing = z.infer<typeof channelListingSchema>;
 
@@ -115,10 +139,14 @@ export const trackerReplySchemas = {
   SIGNOUT: empty,
   REVOCATIONS: z.object({ revocations: z.array(revocationSchema).max(MAX_REVOCATIONS) }),
   KEY: z.object({ algorithm: z.literal("Ed25519"), ...trackerKey }),
-  LIST: z.object({ channels: z.array(channelListingSchema) }),
+  /** `next`: the `after` of the following page, null on the last one (absent from older trackers). */
+  LIST: z.object({
+    channels: z.array(channelListingSchema),
+    next: channelNameSchema.nullable().default(null),
+  }),
   ONLINE: z.object({ users: z.array(z.object({ username: anyUsernameSchema, role: roleSchema })) }),
   /** `address`: where the tracker lists the channel (the connection's own address for an unspecified host). */
-  HOST: z.object({ channel: channelNameSchema, address: addressSchema, ...trackerKey }),
+  HOST: z.object({ channel: channelNameSchema, address: addressSchema, reach: reachSchema, ...trackerKey }),
   UNHOST: empty,
   VIEW: empty,
   MEMBERS: empty,
@@ -133,8 +161,20 @@ export const trackerReplySchemas = {
     connections: z.number().int(),
     /** Requests received since the tracker started, by command; an additive extension of version 1. */
     requests: z.record(z.string(), z.number().int()).optional(),
+    /** The relay's counts since start; null when the tracker does not relay. */
+    relay: z
+      .object({
+        sessions: z.number().int(),
+        pending: z.number().int(),
+        bytes: z.number(),
+        refused: z.number().int(),
+        unanswered: z.number().int(),
+      })
+      .nullable()
+      .optional(),
   }),
   PING: z.object({ time: z.string() }),
+  ...relayOkBodySchemas,
 } as const satisfies Record<TrackerCommand, z.ZodType>;
 
 export type TrackerOkBodies = { [C in TrackerCommand]: z.output<(typeof trackerReplySchemas)[C]> };
@@ -157,6 +197,8 @@ export const trackerEventSchemas = {
     listing: channelListingSchema.nullable(),
   }),
   REVOKED: z.object({ revocations: z.array(revocationSchema).max(MAX_REVOCATIONS) }),
+  /** To a host's liveness link: a member waits at the relay; dial back with `RELAY_ACCEPT` (docs/protocol.md, "Relay"). */
+  RELAY_INCOMING: relayIncomingSchema,
 } as const;
 
 export type TrackerEventBodies = {

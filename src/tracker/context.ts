@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TrackerIdentity } from "../auth/keys.js";
-import { hashPassword } from "../auth/password.js";
+import { hashPassword, PasswordHashQueue } from "../auth/password.js";
 import { nowSeconds, publicKeyToBase64, signTicket } from "../auth/tickets.js";
 import { wireError } from "../protocol/errors.js";
 import { encodeEvent } from "../protocol/frames.js";
@@ -12,10 +12,16 @@ import {
   trackerBodySchemas,
 } from "../protocol/tracker-schemas.js";
 import type { Logger } from "../util/logger.js";
-import { KeyedTokenBuckets } from "../util/rate-limit.js";
-import { FailureLimiter } from "./limits.js";
-import { type ResolvedTrackerOptions, SIGNIN_FAILURE_WINDOW_MS } from "./options.js";
+import { KeyedTokenBuckets, TokenBucket } from "../util/rate-limit.js";
+import { FailureLimiter, NameFailureLimiter } from "./limits.js";
+import {
+  type ResolvedTrackerOptions,
+  SIGNIN_FAILURE_WINDOW_MS,
+  SIGNIN_NAME_FAILURE_WINDOW_MS,
+} from "./options.js";
 import type { PeerConnection } from "./peer-connection.js";
+import { ReachabilityChecker } from "./reachability.js";
+import { RelayBroker } from "./relay-broker.js";
 import type { OnlineState } from "./state.js";
 import type { ChannelRecord, TrackerStore } from "./store.js";
 
@@ -36,9 +42,21 @@ export interface TicketDevice {
 export class TrackerContext {
   readonly startedAt = Date.now();
   readonly publicKeyBase64: string;
-  readonly signinFailuresPerUser: FailureLimiter;
+  /** Keyed by a username's key and an address group together (commands/signin.ts). */
+  readonly signinFailuresPerUserAddress: FailureLimiter;
   readonly signinFailuresPerAddress: FailureLimiter;
+  readonly signinFailuresPerUser: NameFailureLimiter;
+  readonly signupsPerAddress: KeyedTokenBuckets;
+  readonly signups: TokenBucket;
+  /** Every scrypt run of SIGNUP and SIGNIN waits its turn here. */
+  readonly passwordHashes: PasswordHashQueue;
   readonly guestsPerAddress: KeyedTokenBuckets;
+  /** `HOST`s that register or change a listing, per user (name key). */
+  readonly hostsPerUser: KeyedTokenBuckets;
+  /** The relay for hosts the tracker cannot dial; undefined with `relay: false`. */
+  readonly relay: RelayBroker | undefined;
+  /** Dials each new host's address to tell members how it is reached. */
+  readonly reachability: ReachabilityChecker;
   /** Requests received since start, by command (known commands only, so the map stays small). */
   readonly requestCounts = new Map<TrackerCommand, number>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -58,15 +76,34 @@ export class TrackerContext {
     readonly logger: Logger,
   ) {
     this.publicKeyBase64 = publicKeyToBase64(identity.publicKey);
-    this.signinFailuresPerUser = new FailureLimiter(options.signinFailuresPerUser, SIGNIN_FAILURE_WINDOW_MS);
+    this.signinFailuresPerUserAddress = new FailureLimiter(
+      options.signinFailuresPerUserAddress,
+      SIGNIN_FAILURE_WINDOW_MS,
+    );
     this.signinFailuresPerAddress = new FailureLimiter(
       options.signinFailuresPerAddress,
       SIGNIN_FAILURE_WINDOW_MS,
     );
+    this.signinFailuresPerUser = new NameFailureLimiter(
+      options.signinFailuresPerUserPerHour,
+      SIGNIN_NAME_FAILURE_WINDOW_MS,
+    );
+    this.signupsPerAddress = new KeyedTokenBuckets(
+      options.signupsPerAddressPerHour / 3600,
+      options.signupsPerAddressPerHour,
+    );
+    this.signups = new TokenBucket(options.signupsPerMinute / 60, options.signupsPerMinute);
+    this.passwordHashes = new PasswordHashQueue({
+      concurrency: options.passwordHashConcurrency,
+      maxQueued: options.passwordHashQueueLength,
+    });
+    this.relay = options.relay ? new RelayBroker(options.relayLimits) : undefined;
+    this.reachability = new ReachabilityChecker(options.reachabilityTimeoutMs);
     this.guestsPerAddress = new KeyedTokenBuckets(
       options.guestsPerSecondPerAddress,
       options.guestsPerSecondPerAddress,
     );
+    this.hostsPerUser = new KeyedTokenBuckets(options.hostsPerSecondPerUser, options.hostBurstPerUser);
   }
 
   issueTicket(username: string, role: Role, device: TicketDevice): IssuedTicket {
@@ -170,7 +207,7 @@ export class TrackerContext {
 
   /** A channel's directory entry: its settings as stored, its address while its host is online. */
   listing(channel: ChannelRecord): ChannelListing {
-    const link = this.state.link(channel.name);
+    const link = this.state.listed(channel.name);
     return {
       name: channel.name,
       owner: channel.owner,
@@ -180,6 +217,7 @@ export class TrackerContext {
       address: link === undefined ? null : { ...link.address },
       fingerprint: link?.fingerprint ?? null,
       members: link?.members ?? 0,
+      reach: link?.reach ?? null,
     };
   }
 

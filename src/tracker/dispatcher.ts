@@ -10,6 +10,7 @@ import { listCommand } from "./commands/list.js";
 import { membersCommand } from "./commands/members.js";
 import { onlineCommand } from "./commands/online.js";
 import { pingCommand } from "./commands/ping.js";
+import { relayAcceptCommand, relayDialCommand } from "./commands/relay.js";
 import { renewCommand } from "./commands/renew.js";
 import { resumeCommand } from "./commands/resume.js";
 import { retInfoCommand } from "./commands/ret-info.js";
@@ -47,6 +48,8 @@ export function createTrackerDispatcher(tracker: TrackerContext): Dispatcher<Pee
     INVISIBLE: invisibleCommand(tracker),
     RET_INFO: retInfoCommand(tracker),
     PING: pingCommand(),
+    RELAY_DIAL: relayDialCommand(tracker),
+    RELAY_ACCEPT: relayAcceptCommand(tracker),
   };
   return new Dispatcher<PeerConnection>(handlers, {
     isSignedIn: (session) => session.signedIn,

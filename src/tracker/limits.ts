@@ -65,3 +65,91 @@ export class FailureLimiter {
     }
   }
 }
+
+/** (name, address) pairs kept in all by a `NameFailureLimiter` before its oldest windows are dropped. */
+const MAX_TRACKED_PAIRS = 100_000;
+
+interface NameWindow {
+  failures: number;
+  pending: number;
+  resetAt: number;
+  /** The addresses that failed for the name in this window. */
+  failedFrom: Set<string>;
+}
+
+/**
+ * Failed sign-ins of one name from all addresses together, in a long fixed window (`limit` 0 =
+ * off). Past the limit it refuses only the addresses that already failed for that name in the
+ * window: an address that has not, such as the owner's, is let through, and counts once it fails.
+ * So guessing from many addresses costs each of them its turn, and never locks the owner out.
+ * Attempts still being checked count from failed addresses, as in `FailureLimiter`. Memory is
+ * bounded: past `MAX_TRACKED_PAIRS` the windows that started first are forgotten.
+ */
+export class NameFailureLimiter {
+  private readonly windows = new Map<string, NameWindow>();
+  private trackedPairs = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Reserves an attempt on `name` from `address`: 0 when allowed, else the milliseconds to wait. */
+  reserve(name: string, address: string): number {
+    if (this.limit <= 0) return 0;
+    const now = this.now();
+    let window = this.windows.get(name);
+    if (window !== undefined && window.resetAt <= now) {
+      this.forget(name, window);
+      window = undefined;
+    }
+    if (window === undefined) {
+      window = { failures: 0, pending: 0, resetAt: now + this.windowMs, failedFrom: new Set() };
+      this.windows.set(name, window);
+    }
+    if (window.failedFrom.has(address)) {
+      if (window.failures >= this.limit) return window.resetAt - now;
+      if (window.failures + window.pending >= this.limit) return PENDING_RETRY_MS;
+    }
+    window.pending += 1;
+    return 0;
+  }
+
+  /** The reserved attempt failed: it counts against the name, and marks the address. */
+  fail(name: string, address: string): void {
+    const window = this.windows.get(name);
+    if (window === undefined) return;
+    window.pending = Math.max(0, window.pending - 1);
+    window.failures += 1;
+    if (window.failedFrom.has(address)) return;
+    window.failedFrom.add(address);
+    this.trackedPairs += 1;
+    if (this.trackedPairs > MAX_TRACKED_PAIRS) this.shrink();
+  }
+
+  /** The reserved attempt succeeded or was abandoned: it does not count. */
+  release(name: string): void {
+    const window = this.windows.get(name);
+    if (window === undefined) return;
+    window.pending = Math.max(0, window.pending - 1);
+    if (window.pending === 0 && window.failures === 0) this.forget(name, window);
+  }
+
+  private forget(name: string, window: NameWindow): void {
+    this.trackedPairs -= window.failedFrom.size;
+    this.windows.delete(name);
+  }
+
+  /** Drops ended windows, then the oldest ones (a Map iterates in insertion order) until under the cap. */
+  private shrink(): void {
+    const now = this.now();
+    for (const [name, window] of this.windows) {
+      if (window.resetAt <= now && window.pending === 0) this.forget(name, window);
+    }
+    for (const [name, window] of this.windows) {
+      if (this.trackedPairs <= MAX_TRACKED_PAIRS) break;
+      this.forget(name, window);
+    }
+  }
+}

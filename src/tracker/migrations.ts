@@ -41,4 +41,17 @@ export const TRACKER_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (name_key, device)
    ) STRICT;
    CREATE INDEX revocations_by_until ON revocations (until);`,
+  // 3: look-alike names (issue 11). `name_skeleton` is `usernameSkeleton(username)`
+  // (confusables.ts), computed here for the accounts made before. Of look-alikes made before, the
+  // first made keeps the skeleton and the others none (NULL): they keep working, and a new name
+  // like them is still refused by the first one's.
+  `ALTER TABLE accounts ADD COLUMN name_skeleton TEXT;
+   UPDATE accounts SET name_skeleton = lower(
+     replace(replace(replace(replace(replace(replace(username,
+       '0', 'o'), '1', 'l'), 'I', 'l'), 'm', 'rn'), 'w', 'vv'), 'W', 'vv'));
+   UPDATE accounts SET name_skeleton = NULL
+    WHERE rowid NOT IN (SELECT min(rowid) FROM accounts GROUP BY name_skeleton);
+   CREATE UNIQUE INDEX accounts_by_skeleton ON accounts (name_skeleton);`,
+  // 4: channel quotas (issue 11). Counting an owner's channels, without case like every name.
+  "CREATE INDEX channels_by_owner ON channels (lower(owner));",
 ];

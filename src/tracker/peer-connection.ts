@@ -16,15 +16,27 @@ export interface SignedInIdentity {
 
 /** One client connection to the tracker. */
 export class PeerConnection {
-  identity: SignedInIdentity | undefined;
   /** Sent in the `HELLO` answer: proofs of possession on this connection sign it. */
   readonly challenge = randomBytes(32).toString("base64url");
+  private signedInAs: SignedInIdentity | undefined;
 
   constructor(
     readonly connection: Connection,
     /** The address the connection came from, IPv4-mapped IPv6 addresses written as IPv4. */
     readonly remoteAddress: string,
+    /** Told after every change of identity: the server's limits follow who the connection is. */
+    private readonly onIdentityChange: (session: PeerConnection) => void = () => {},
   ) {}
+
+  get identity(): SignedInIdentity | undefined {
+    return this.signedInAs;
+  }
+
+  set identity(identity: SignedInIdentity | undefined) {
+    if (identity === this.signedInAs) return;
+    this.signedInAs = identity;
+    this.onIdentityChange(this);
+  }
 
   get signedIn(): boolean {
     return this.identity !== undefined;

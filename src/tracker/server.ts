@@ -1,13 +1,12 @@
 import type { KeyObject } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
 import type { Server } from "node:tls";
-import { loadOrCreateIdentity } from "../auth/keys.js";
 import { Connection } from "../protocol/connection.js";
 import type { Dispatcher } from "../protocol/dispatcher.js";
 import { wireError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
+import { Admission } from "../transport/admission.js";
+import { fitToOpenFileLimit, readOpenFileLimit } from "../transport/fd-limit.js";
 import {
   loadOrCreateTlsIdentity,
   loadTlsIdentityFiles,
@@ -16,15 +15,22 @@ import {
 import { createTlsServer } from "../transport/tls-server.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { plainAddress } from "./access.js";
+import { ConnectionWatch, type Standing } from "./connection-watch.js";
 import { TrackerContext } from "./context.js";
+import { openTrackerData } from "./data-dir.js";
 import { createTrackerDispatcher } from "./dispatcher.js";
 import { type ResolvedTrackerOptions, resolveTrackerOptions, type TrackerOptions } from "./options.js";
 import { PeerConnection } from "./peer-connection.js";
-import { SqliteTrackerStore, TRACKER_DB_FILE } from "./sqlite-store.js";
+import type { RelayStats } from "./relay-broker.js";
 import { OnlineState } from "./state.js";
 
 /** Sockets still in their TLS handshake beyond `maxConnections` (kept so the refusal can be told). */
 const HANDSHAKE_SLACK = 1_000;
+
+function standingOf(session: PeerConnection): Standing {
+  if (session.identity === undefined) return "anonymous";
+  return session.identity.role === "guest" ? "guest" : "user";
+}
 
 /** A certificate given by the operator (`--tls-cert`), else the tracker's own, kept in its data dir. */
 function trackerTlsIdentity(options: ResolvedTrackerOptions): Promise<TlsIdentity> {
@@ -53,15 +59,23 @@ export class TrackerServer {
   private readonly logger: Logger;
   /** Connections over the limit, being told so before they close. */
   private readonly refused = new Set<Connection>();
+  /** Limits on connections not signed in as a user: per address, line cap, line budget. */
+  private readonly admission: Admission;
   private closing: Promise<void> | undefined;
 
   /** Opens the store, loads or creates the key pair and resolves once the tracker is listening. */
   static async start(options: TrackerOptions): Promise<TrackerServer> {
-    const resolved = resolveTrackerOptions(options);
-    mkdirSync(resolved.dataDir, { recursive: true, mode: 0o700 });
-    const identity = loadOrCreateIdentity(resolved.dataDir);
+    const configured = resolveTrackerOptions(options);
     const logger = options.logger ?? createLogger({ name: "tracker" });
-    const store = options.store ?? new SqliteTrackerStore(join(resolved.dataDir, TRACKER_DB_FILE));
+    const sockets = fitToOpenFileLimit(configured.maxConnections, HANDSHAKE_SLACK, readOpenFileLimit());
+    if (sockets.lowered) {
+      logger.warn(
+        { configured: configured.maxConnections, maxConnections: sockets.maxConnections },
+        "maxConnections lowered to stay under this process's open-file limit",
+      );
+    }
+    const resolved = { ...configured, maxConnections: sockets.maxConnections };
+    const { identity, store } = openTrackerData(resolved.dataDir, options.store);
     let server: Server;
     let tls: TlsIdentity;
     try {
@@ -69,7 +83,7 @@ export class TrackerServer {
       server = createTlsServer({
         identity: tls,
         dataDir: resolved.dataDir,
-        maxSockets: resolved.maxConnections + HANDSHAKE_SLACK,
+        maxSockets: sockets.maxConnections + sockets.handshakeSlack,
       });
     } catch (error) {
       store.close();
@@ -101,6 +115,7 @@ export class TrackerServer {
     this.issuer = context.identity.issuer;
     this.publicKey = context.identity.publicKey;
     this.dispatcher = createTrackerDispatcher(context);
+    this.admission = new Admission(this.options);
     const info = server.address() as AddressInfo;
     this.address = { host: info.address, port: info.port };
     server.on("secureConnection", (socket) => this.accept(socket));
@@ -109,6 +124,21 @@ export class TrackerServer {
     );
     server.on("error", (error) => this.logger.error({ err: error }, "tracker server error"));
     this.logger.info({ address: this.address, issuer: this.issuer, fingerprint }, "tracker listening");
+  }
+
+  /** Connections served at once: the option, lowered when it did not fit under the open-file limit. */
+  get maxConnections(): number {
+    return this.options.maxConnections;
+  }
+
+  /** Bytes held in lines not ended yet by connections not signed in as a user, and how many hold some. */
+  /** What the relay carried and refused since start; undefined when it does not relay. */
+  relayStats(): RelayStats | undefined {
+    return this.context.relay?.stats();
+  }
+
+  partialLines(): { bytes: number; connections: number } {
+    return { bytes: this.admission.lineBudget.heldBytes, connections: this.admission.lineBudget.holders };
   }
 
   /** Closes the listener, every connection and the store; waits for running handlers first. Idempotent. */
@@ -122,6 +152,7 @@ export class TrackerServer {
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.context.state.allSessions()) session.connection.destroy();
     for (const connection of this.refused) connection.destroy();
+    this.context.relay?.close();
     await drained;
     await listenerClosed;
     this.context.store.close();
@@ -136,56 +167,59 @@ export class TrackerServer {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, this.options.keepAliveMs);
     const connectionOptions = { maxFrameBytes: this.options.maxFrameBytes };
+    const remoteAddress = plainAddress(socket.remoteAddress ?? "unknown");
     if (this.context.state.connections >= this.options.maxConnections) {
-      const connection = new Connection(
-        socket,
-        { onClose: (closed) => this.refused.delete(closed) },
-        { ...connectionOptions, heartbeatIntervalMs: 0 },
-      );
-      this.refused.add(connection);
-      connection.replyError(
-        null,
-        wireError(
-          "TOO_MANY_CONNECTIONS",
-          `the tracker serves at most ${this.options.maxConnections} connections`,
-        ),
-      );
-      connection.close();
+      this.refuse(socket, `the tracker serves at most ${this.options.maxConnections} connections`);
       return;
     }
-    const idleMs = this.options.unauthenticatedIdleMs;
-    // Restarted by every request but PING while not signed in, so heartbeats alone do not keep an
-    // anonymous link open.
-    const idleTimer =
-      idleMs > 0
-        ? setTimeout(() => {
-            if (session.signedIn) return;
-            this.logger.debug(
-              { remote: session.remoteAddress },
-              "closing idle connection that is not signed in",
-            );
-            connection.close();
-          }, idleMs)
-        : undefined;
+    if (!this.admission.admits(remoteAddress)) {
+      this.refuse(
+        socket,
+        `the tracker serves at most ${this.options.maxConnectionsPerAddress} connections not signed in as a user from one address`,
+      );
+      return;
+    }
+    const watch = new ConnectionWatch(this.options, (code, message) => {
+      this.logger.debug({ remote: remoteAddress, code }, message);
+      connection.replyError(null, wireError(code, message));
+      connection.close();
+    });
     const connection = new Connection(
       socket,
       {
         onRequest: (frame) => {
           this.context.countRequest(frame.command);
           this.dispatcher.dispatch(session, connection, frame);
-          // While signed in the timer may run out harmlessly; after a SIGNOUT (answered by now)
-          // this re-arms it, so a signed-out connection is closed once idle like any other.
-          if (idleTimer !== undefined && frame.command !== "PING" && !session.signedIn) idleTimer.refresh();
+          // Heartbeats alone do not keep a link that is not a user's open.
+          if (frame.command !== "PING") watch.active();
         },
         onClose: () => {
-          clearTimeout(idleTimer);
+          watch.stop();
+          admitted.leave();
           this.forget(session);
         },
       },
       { ...connectionOptions, heartbeatIntervalMs: this.options.heartbeatIntervalMs },
     );
-    const session = new PeerConnection(connection, plainAddress(socket.remoteAddress ?? "unknown"));
+    const admitted = this.admission.enter(connection, { address: remoteAddress });
+    const session = new PeerConnection(connection, remoteAddress, (changed) => {
+      const standing = standingOf(changed);
+      watch.update(standing);
+      admitted.trust(standing === "user");
+    });
     this.context.state.add(session);
+  }
+
+  /** Answers `TOO_MANY_CONNECTIONS` (with `id: null`) on a connection over a limit, and closes it. */
+  private refuse(socket: Socket, message: string): void {
+    const connection = new Connection(
+      socket,
+      { onClose: (closed) => this.refused.delete(closed) },
+      { maxFrameBytes: this.options.preAuthMaxFrameBytes, heartbeatIntervalMs: 0 },
+    );
+    this.refused.add(connection);
+    connection.replyError(null, wireError("TOO_MANY_CONNECTIONS", message));
+    connection.close();
   }
 
   /** A connection closed: it is no longer online, and the channels it kept alive go offline. */

@@ -1,8 +1,8 @@
-import { chmodSync } from "node:fs";
 import type { Database, Statement } from "better-sqlite3";
 import { nameKey } from "../protocol/names.js";
 import type { Revocation, View } from "../protocol/tracker-schemas.js";
-import { openDatabase } from "../util/sqlite.js";
+import { type OpenDatabaseOptions, openDatabase } from "../util/sqlite.js";
+import { usernameSkeleton } from "./confusables.js";
 import { TRACKER_MIGRATIONS } from "./migrations.js";
 import type { AccountRecord, ChannelRecord, DeviceRecord, TrackerStore } from "./store.js";
 
@@ -51,12 +51,14 @@ function toRevocation(row: RevocationRow): Revocation {
 export class SqliteTrackerStore implements TrackerStore {
   private readonly db: Database;
   private readonly statements: {
-    insertAccount: Statement<[string, string, string, string]>;
+    insertAccount: Statement<[string, string, string, string, string]>;
     findAccount: Statement<[string], AccountRow>;
+    findLookAlike: Statement<[string], { username: string }>;
     setInvisible: Statement<[string, number]>;
     countAccounts: Statement<[], { n: number }>;
     findChannel: Statement<[string], ChannelRow>;
-    listChannels: Statement<[], ChannelRow>;
+    listChannels: Statement<[string, number], ChannelRow>;
+    countChannelsOwnedBy: Statement<[string], { n: number }>;
     saveChannel: Statement<[string, string, string, string, number, string]>;
     deleteChannel: Statement<[string]>;
     countChannels: Statement<[], { n: number }>;
@@ -71,15 +73,17 @@ export class SqliteTrackerStore implements TrackerStore {
     liveRevocations: Statement<[], RevocationRow>;
   };
 
-  constructor(file: string) {
-    this.db = openDatabase(file, { migrations: TRACKER_MIGRATIONS, label: "tracker.db" });
-    // Password hashes live here: owner only. SQLite gives its -wal and -shm files the same mode.
-    if (file !== ":memory:") chmodSync(file, 0o600);
+  /** Password hashes live here: `openDatabase` keeps the file and its -wal and -shm owner-only. */
+  constructor(file: string, options: Pick<OpenDatabaseOptions, "expectData" | "remedy"> = {}) {
+    this.db = openDatabase(file, { migrations: TRACKER_MIGRATIONS, label: "tracker.db", ...options });
     const db = this.db;
     this.statements = {
+      // Also does nothing when a look-alike holds the skeleton (its unique index).
       insertAccount: db.prepare(
-        "INSERT INTO accounts (name_key, username, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        `INSERT INTO accounts (name_key, username, password_hash, created_at, name_skeleton)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
+      findLookAlike: db.prepare("SELECT username FROM accounts WHERE name_skeleton = ?"),
       findAccount: db.prepare(
         `SELECT a.username, a.password_hash, s.invisible
            FROM accounts a LEFT JOIN user_settings s ON s.name_key = a.name_key
@@ -91,7 +95,11 @@ export class SqliteTrackerStore implements TrackerStore {
       ),
       countAccounts: db.prepare("SELECT count(*) AS n FROM accounts"),
       findChannel: db.prepare("SELECT name, owner, view, moderated FROM channels WHERE name_key = ?"),
-      listChannels: db.prepare("SELECT name, owner, view, moderated FROM channels ORDER BY name_key"),
+      listChannels: db.prepare(
+        "SELECT name, owner, view, moderated FROM channels WHERE name_key > ? ORDER BY name_key LIMIT ?",
+      ),
+      // lower() is nameKey for the ASCII names allowed; it matches the channels_by_owner index.
+      countChannelsOwnedBy: db.prepare("SELECT count(*) AS n FROM channels WHERE lower(owner) = ?"),
       saveChannel: db.prepare(
         `INSERT INTO channels (name_key, name, owner, view, moderated, created_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (name_key) DO UPDATE SET
@@ -143,8 +151,13 @@ export class SqliteTrackerStore implements TrackerStore {
       username,
       passwordHash,
       new Date().toISOString(),
+      usernameSkeleton(username),
     );
     return result.changes === 1;
+  }
+
+  findLookAlike(username: string): string | undefined {
+    return this.statements.findLookAlike.get(usernameSkeleton(username))?.username;
   }
 
   findAccount(username: string): AccountRecord | undefined {
@@ -166,8 +179,12 @@ export class SqliteTrackerStore implements TrackerStore {
     return row === undefined ? undefined : toChannel(row);
   }
 
-  listChannels(): ChannelRecord[] {
-    return this.statements.listChannels.all().map(toChannel);
+  listChannels(limit: number, after?: string): ChannelRecord[] {
+    return this.statements.listChannels.all(after === undefined ? "" : nameKey(after), limit).map(toChannel);
+  }
+
+  countChannelsOwnedBy(owner: string): number {
+    return this.statements.countChannelsOwnedBy.get(nameKey(owner))?.n ?? 0;
   }
 
   saveChannel(channel: ChannelRecord): void {

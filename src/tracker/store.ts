@@ -34,14 +34,18 @@ export interface DeviceRecord {
  * check-then-write free of interleaving.
  */
 export interface TrackerStore {
-  /** Creates an account; false when the name (in any case) is taken. */
+  /** Creates an account; false when the name (in any case) or a look-alike of it is taken. */
   createAccount(username: string, passwordHash: string): boolean;
   findAccount(username: string): AccountRecord | undefined;
+  /** The name of an account that looks like `username` (same skeleton, `confusables.ts`), if any. */
+  findLookAlike(username: string): string | undefined;
   setInvisible(username: string, invisible: boolean): void;
   countAccounts(): number;
   findChannel(name: string): ChannelRecord | undefined;
-  /** Every channel, ordered by name. */
-  listChannels(): ChannelRecord[];
+  /** Up to `limit` channels ordered by name without case, those after `after` (in any case) when given. */
+  listChannels(limit: number, after?: string): ChannelRecord[];
+  /** How many channels `owner` (in any case) has registered. */
+  countChannelsOwnedBy(owner: string): number;
   /** Inserts the channel, or replaces the one with the same name in any case. */
   saveChannel(channel: ChannelRecord): void;
   /** False when there was no such channel. */

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import { connect, rootCertificates, type TLSSocket } from "node:tls";
 import { ConnectionError } from "../protocol/errors.js";
 import type { Address } from "../protocol/tracker-schemas.js";
@@ -22,6 +23,11 @@ export interface DialOptions {
   session?: ResumableSession;
   /** The server sent a session ticket: keep it for the next dial. */
   onSession?(session: ResumableSession): void;
+  /**
+   * A stream that already leads to the server (a relay's splice): TLS runs inside it, end to end,
+   * instead of over a fresh TCP connection; `address` then only names the server in messages.
+   */
+  over?: Duplex;
 }
 
 /** A dialed link and the fingerprint of the certificate behind it (proofs of possession name it). */
@@ -39,8 +45,7 @@ export function dial(address: Address, options: DialOptions): Promise<DialedSock
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = connect({
-      host: address.host,
-      port: address.port,
+      ...(options.over === undefined ? { host: address.host, port: address.port } : { socket: options.over }),
       // Names are checked below, against the trust in use: self-signed certificates are pinned instead.
       rejectUnauthorized: false,
       minVersion: "TLSv1.3",
@@ -49,8 +54,10 @@ export function dial(address: Address, options: DialOptions): Promise<DialedSock
       ...(options.trust.ca === undefined ? {} : { ca: [...rootCertificates, ...options.trust.ca] }),
       ...(options.session === undefined ? {} : { session: options.session.ticket }),
     });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    if (options.over === undefined) {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    }
     const timer = setTimeout(() => {
       fail(new ConnectionError("TIMEOUT", `connect to ${addressKey(address)} timed out`));
     }, timeoutMs);
@@ -60,6 +67,7 @@ export function dial(address: Address, options: DialOptions): Promise<DialedSock
       socket.off("secureConnect", onConnect);
       socket.off("error", onError);
       socket.destroy();
+      options.over?.destroy();
       reject(error);
     };
     let fingerprint: string | undefined;

@@ -13,6 +13,7 @@ import {
   dial,
   type ResumableSession,
 } from "./dial.js";
+import { dialThroughRelay, type RelayRoute } from "./relay-dial.js";
 import type { ServerTrust } from "./trust.js";
 import {
   type EventOf,
@@ -51,6 +52,13 @@ export interface ReconnectingClientOptions<Bodies extends Record<string, unknown
    * leaves the process). The owner's client uses it for its own host.
    */
   connectLocal?: () => Duplex;
+  /**
+   * Where to go when `address` cannot be dialed: a relay that splices to the same server, with TLS
+   * to it run inside (its key checked by `trust` as on a direct link). Asked on every dial.
+   */
+  relay?: () => RelayRoute | undefined;
+  /** How long a direct dial may take when a relay waits behind it (default `connectTimeoutMs`). */
+  directTimeoutMs?: () => number;
   spec: S;
   logger: Logger;
   /**
@@ -96,6 +104,8 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
   private downSince: number | undefined;
   /** The last TLS session the server handed out, so a redial resumes instead of a full handshake. */
   private tlsSession: ResumableSession | undefined;
+  /** The current link goes through a relay. */
+  private viaRelay = false;
 
   constructor(options: ReconnectingClientOptions<Bodies, S>) {
     this.options = options;
@@ -114,6 +124,11 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
 
   get dials(): number {
     return this.dialCount;
+  }
+
+  /** The link is up through a relay, not at the server's own address. */
+  get relayed(): boolean {
+    return this.current !== undefined && this.viaRelay;
   }
 
   get lastError(): string | undefined {
@@ -201,6 +216,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
       connected: this.connected,
       dials: this.dialCount,
       lastError: this.lastErrorText ?? null,
+      relayed: this.relayed,
       pendingRequests: this.current?.connection.pendingRequests ?? 0,
       queuedBytes: this.current?.connection.queuedBytes ?? 0,
     };
@@ -237,18 +253,9 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
 
   private async dialOnce(): Promise<void> {
     this.dialCount += 1;
-    let dialed: { socket: Duplex; fingerprint: string };
+    let dialed: { socket: Duplex; fingerprint: string; relayed: boolean };
     try {
-      dialed =
-        this.localDial() ??
-        (await dial(this.options.address, {
-          trust: this.options.trust,
-          timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-          ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
-          onSession: (session) => {
-            this.tlsSession = session;
-          },
-        }));
+      dialed = this.localDial() ?? (await this.dialRemote());
     } catch (error) {
       // A server with the wrong key will not become the right one by waiting: say so to whoever waits.
       if (error instanceof ConnectionError && KEY_REFUSALS.has(error.code)) {
@@ -271,6 +278,7 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
       { requestTimeoutMs: this.requestTimeoutMs, ...this.options.connection },
     );
     const link = new TypedConnection<Bodies, S>(connection, this.options.spec, dialed.fingerprint);
+    this.viaRelay = dialed.relayed;
     this.attempt = connection;
     try {
       await this.hello(link);
@@ -294,10 +302,47 @@ export class ReconnectingClient<Bodies extends Record<string, unknown>, S extend
   }
 
   /** A stream to a server in this process, which is the one the trust pins. */
-  private localDial(): (Pick<DialedSocket, "fingerprint"> & { socket: Duplex }) | undefined {
+  private localDial(): (Pick<DialedSocket, "fingerprint"> & { socket: Duplex; relayed: false }) | undefined {
     const socket = this.options.connectLocal?.();
     if (socket === undefined) return undefined;
-    return { socket, fingerprint: this.options.trust.fingerprint ?? "" };
+    return { socket, fingerprint: this.options.trust.fingerprint ?? "", relayed: false };
+  }
+
+  /**
+   * The server's own address first; when that fails and a relay leads there too, TLS to the server
+   * inside a stream through the relay. A key refusal is never retried through the relay: the same
+   * server must present the same key either way.
+   */
+  private async dialRemote(): Promise<DialedSocket & { relayed: boolean }> {
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const route = this.options.relay?.();
+    try {
+      const direct = await dial(this.options.address, {
+        trust: this.options.trust,
+        timeoutMs:
+          route === undefined ? connectTimeoutMs : (this.options.directTimeoutMs?.() ?? connectTimeoutMs),
+        ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
+        onSession: (session) => {
+          this.tlsSession = session;
+        },
+      });
+      return { ...direct, relayed: false };
+    } catch (error) {
+      if (
+        route === undefined ||
+        this.closed ||
+        (error instanceof ConnectionError && KEY_REFUSALS.has(error.code))
+      )
+        throw error;
+      this.options.logger.debug({ link: this.label, err: error }, "direct dial failed; trying the relay");
+    }
+    const stream = await dialThroughRelay(route, connectTimeoutMs);
+    const relayed = await dial(this.options.address, {
+      trust: this.options.trust,
+      timeoutMs: connectTimeoutMs,
+      over: stream,
+    });
+    return { ...relayed, relayed: true };
   }
 
   /**

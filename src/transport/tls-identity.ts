@@ -1,8 +1,9 @@
 import "reflect-metadata";
-import { createHash, webcrypto, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, type KeyObject, webcrypto, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
+import { DamagedDataError, DataFileError } from "../util/damaged-data.js";
 
 /** What a TLS server presents: its key and certificate (PEM) and the certificate's fingerprint. */
 export interface TlsIdentity {
@@ -67,14 +68,48 @@ export async function loadOrCreateTlsIdentity(dir: string, commonName: string): 
     renameSync(`${keyPath}.tmp`, keyPath);
   }
   chmodSync(keyPath, 0o600);
-  return loadTlsIdentityFiles(certPath, keyPath);
+  return loadTlsIdentityFiles(
+    certPath,
+    keyPath,
+    `remove ${TLS_KEY_FILE} and ${TLS_CERT_FILE} from ${dir} to make a new key (whoever pinned the old fingerprint must then accept the new one)`,
+  );
 }
 
-/** A certificate (with its chain, PEM) and key from files, say issued by a CA for the host's name. */
-export function loadTlsIdentityFiles(certFile: string, keyFile: string): TlsIdentity {
-  const cert = readFileSync(certFile, "utf8");
-  const key = readFileSync(keyFile, "utf8");
-  return { cert, key, fingerprint: fingerprintOf(new X509Certificate(cert).raw) };
+/**
+ * A certificate (with its chain, PEM) and key from files, say issued by a CA for the host's name.
+ * Files that do not parse, or a key that is not the certificate's, are refused naming the file.
+ */
+export function loadTlsIdentityFiles(
+  certFile: string,
+  keyFile: string,
+  remedy = "give a PEM certificate and its own private key",
+): TlsIdentity {
+  const cert = readText(certFile);
+  const key = readText(keyFile);
+  let certificate: X509Certificate;
+  let privateKey: KeyObject;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new DamagedDataError(certFile, "holds no readable certificate (PEM)", remedy);
+  }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new DamagedDataError(keyFile, "holds no readable private key (PEM)", remedy);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new DamagedDataError(keyFile, `is not the key of the certificate in ${certFile}`, remedy);
+  }
+  return { cert, key, fingerprint: fingerprintOf(certificate.raw) };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new DataFileError(file, error);
+  }
 }
 
 /** The fingerprint of the certificate in `file`, or undefined when there is none to read. */

@@ -12,17 +12,20 @@ export class TokenBucket {
     this.updatedAt = now();
   }
 
-  /** Takes one token; returns 0 when allowed, else the milliseconds until one is available. */
-  take(): number {
+  /**
+   * Takes `count` tokens (default 1; at most `capacity`, or it never succeeds), all or none; returns 0
+   * when allowed, else the milliseconds until that many are available.
+   */
+  take(count = 1): number {
     if (this.perSecond <= 0) return 0;
     const now = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
     this.updatedAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= count) {
+      this.tokens -= count;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
+    return Math.ceil(((count - this.tokens) * 1000) / this.perSecond);
   }
 
   /** True once the bucket is full again, so its owner may forget it. */
@@ -47,8 +50,8 @@ export class KeyedTokenBuckets {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes a token for `key`: 0 when allowed, else the milliseconds until one is available. */
-  take(key: string): number {
+  /** Takes `count` tokens (default 1) for `key`: 0 when allowed, else the milliseconds until they are available. */
+  take(key: string, count = 1): number {
     if (this.perSecond <= 0) return 0;
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
@@ -56,7 +59,7 @@ export class KeyedTokenBuckets {
       bucket = new TokenBucket(this.perSecond, this.capacity, this.now);
       this.buckets.set(key, bucket);
     }
-    return bucket.take();
+    return bucket.take(count);
   }
 
   /** Keys with a bucket right now. */

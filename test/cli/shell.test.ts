@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
+import { pino } from "pino";
 import { EventPrinter } from "../../src/cli/event-printer.js";
 import { Output } from "../../src/cli/format.js";
 import { Shell } from "../../src/cli/shell.js";
 import { SLASH_COMMANDS } from "../../src/cli/slash/registry.js";
 import { Terminal } from "../../src/cli/terminal.js";
-import { silentLogger } from "../../src/util/logger.js";
+import { type Logger, silentLogger } from "../../src/util/logger.js";
 import { FakePeer } from "../helpers/fake-peer.js";
 
 /** The shared fake, recording each call as one `method arg…` line. */
@@ -26,7 +27,7 @@ interface Harness {
   lines(): string[];
 }
 
-function harness(peer = new CliFakePeer(), drainTimeoutMs?: number): Harness {
+function harness(peer = new CliFakePeer(), drainTimeoutMs?: number, logger: Logger = silentLogger): Harness {
   const input = new PassThrough();
   const sink = new PassThrough();
   let written = "";
@@ -47,7 +48,7 @@ function harness(peer = new CliFakePeer(), drainTimeoutMs?: number): Harness {
     terminal,
     out,
     printer,
-    logger: silentLogger,
+    logger,
     ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
   });
   const created = shell;
@@ -82,6 +83,7 @@ function withChannels(peer: CliFakePeer): void {
       address: { host: "127.0.0.1", port: 4000 },
       fingerprint: `sha256:${"ab".repeat(32)}`,
       members: 2,
+      reach: "direct",
     },
     {
       name: "second-channel",
@@ -92,8 +94,31 @@ function withChannels(peer: CliFakePeer): void {
       address: null,
       fingerprint: null,
       members: 0,
+      reach: null,
     },
   );
+}
+
+/** A debug-level logger whose output the test reads back. */
+function capturingLogger(): { logger: Logger; text(): string; entries(): Record<string, unknown>[] } {
+  let written = "";
+  const logger = pino(
+    { level: "debug" },
+    {
+      write: (line: string) => {
+        written += line;
+      },
+    },
+  );
+  return {
+    logger,
+    text: () => written,
+    entries: () =>
+      written
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 describe("cli shell", () => {
@@ -173,6 +198,60 @@ describe("cli shell", () => {
       "signed in as dave (user)",
       "error BAD_CREDENTIALS: wrong username or password",
     ]);
+  });
+
+  test("cli - a scripted /signin or /signup with wrong arguments still takes the next line as its password", async () => {
+    const peer = new CliFakePeer();
+    withChannels(peer);
+    const debugLog = capturingLogger();
+    const h = harness(peer, undefined, debugLog.logger);
+    h.input.end(
+      [
+        "/join first",
+        "/signin bob now",
+        "hunter2-first",
+        "/login",
+        "hunter2-second",
+        "/signup bob extra words",
+        "hunter2-third",
+        "after the passwords",
+      ].join("\n"),
+    );
+    await h.shell.run();
+    assert.deepEqual(
+      peer.calls.filter((call) => !call.startsWith("markRead")),
+      ["join first", "send first after the passwords"],
+    );
+    const [joined, ...rest] = h.lines();
+    assert.match(joined ?? "", /^joined first /);
+    assert.deepEqual(rest.slice(0, 3), [
+      "error USAGE: usage: /signin USER",
+      "error USAGE: usage: /signin USER",
+      "error USAGE: usage: /signup USER",
+    ]);
+    assert.match(rest[3] ?? "", /^\[first\] \d\d:\d\d bob \(you\): after the passwords$/);
+    assert.equal(rest.length, 4);
+    assert.ok(!h.text().includes("hunter2"), "no password is printed");
+    assert.ok(!debugLog.text().includes("hunter2"), "no password is logged");
+  });
+
+  test("cli - a failed line is logged by command name and code only, never its text", async () => {
+    const peer = new CliFakePeer();
+    const debugLog = capturingLogger();
+    const h = harness(peer, undefined, debugLog.logger);
+    h.input.end("hunter2-typed-while-signed-out\n/frobnicate hunter2-as-argument\n/join hunter2-channel\n");
+    await h.shell.run();
+    assert.match(h.text(), /^error NOT_SIGNED_IN: /m);
+    const entries = debugLog.entries();
+    assert.deepEqual(
+      entries.map((entry) => [entry.command, entry.code]),
+      [
+        ["(text)", "NOT_SIGNED_IN"],
+        ["(unknown)", "UNKNOWN_COMMAND"],
+        ["/join", "NO_SUCH_CHANNEL"],
+      ],
+    );
+    assert.ok(!debugLog.text().includes("hunter2"), debugLog.text());
   });
 
   test("cli - messages for other channels print with their channel; /send names a channel", async () => {

@@ -116,6 +116,7 @@ async function aliceInLobby(): Promise<FakePeer<RecordedCall>> {
     address: null,
     fingerprint: null,
     members: 1,
+    reach: null,
   });
   peer.receive("lobby", "alice", "hello 1");
   peer.receive("lobby", "alice", "hello 2");

@@ -103,10 +103,22 @@ export class TestClient {
     this.closed = closed;
   }
 
-  /** Opens a connection; resolves once it is established. */
-  static connect(address: NetAddress, options: ConnectionOptions = {}): Promise<TestClient> {
+  /**
+   * Opens a connection; resolves once it is established. `localAddress` (say `127.0.0.2`) makes
+   * it come from another address, for per-address limits.
+   */
+  static connect(
+    address: NetAddress,
+    options: ConnectionOptions = {},
+    localAddress?: string,
+  ): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port: address.port, host: address.host, rejectUnauthorized: false });
+      const socket = connect({
+        port: address.port,
+        host: address.host,
+        rejectUnauthorized: false,
+        ...(localAddress === undefined ? {} : { localAddress }),
+      });
       let client: TestClient | undefined;
       let markClosed: () => void = () => {};
       const closed = new Promise<void>((resolveClosed) => {

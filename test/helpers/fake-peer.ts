@@ -131,6 +131,7 @@ export class FakePeer<Call> implements PeerApi {
       address: { host: "127.0.0.1", port: 40000 },
       fingerprint: `sha256:${"ab".repeat(32)}`,
       listed: true,
+      reach: "direct",
       members: 0,
     };
     this.hosted.set(channel, hosted);

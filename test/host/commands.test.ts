@@ -58,6 +58,7 @@ test("host - host() lists the channel on the tracker; a name owned by someone el
     address: testHost.address,
     fingerprint: testHost.host.fingerprint,
     listed: true,
+    reach: "direct",
     members: 0,
   });
   const list = await alice.client.request("LIST", {});
@@ -71,6 +72,7 @@ test("host - host() lists the channel on the tracker; a name owned by someone el
     address: testHost.address,
     fingerprint: testHost.host.fingerprint,
     members: 0,
+    reach: "direct",
   });
   const other = await startTestHost({ tracker: testHost.tracker, owner: "mallory" });
   try {

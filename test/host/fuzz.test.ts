@@ -7,6 +7,7 @@ import { proofBytes } from "../../src/auth/canonical.js";
 import { DeviceKey } from "../../src/auth/device-key.js";
 import { loadOrCreateIdentity } from "../../src/auth/keys.js";
 import { nowSeconds, signTicket } from "../../src/auth/tickets.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../../src/protocol/framer.js";
 import { type ChatMessage, hostBodySchemas, MAX_PAGE } from "../../src/protocol/host-schemas.js";
 import { SIGNATURE_PATTERN } from "../../src/protocol/names.js";
 import { keyOfTicket, type TestClient, ticketSubject } from "../helpers/client.js";
@@ -48,7 +49,9 @@ const errorsLogged: string[] = [];
 
 before(async () => {
   const logger = pino({ level: "error" }, { write: (entry: string) => errorsLogged.push(entry) });
-  testHost = await startTestHost({ logger });
+  // The fuzzer's lines before CONNECT, and a guest's after it, are as long as any member's: the cap
+  // before a user's CONNECT has tests of its own (preauth-limits.test.ts).
+  testHost = await startTestHost({ logger, limits: { preAuthMaxFrameBytes: DEFAULT_MAX_FRAME_BYTES } });
   await testHost.host.host(CHANNEL);
   await testHost.host.host(PRIVATE_CHANNEL, { view: "private", moderated: true });
   alice = await connectUser(testHost.tracker.address, "alice");

@@ -55,6 +55,7 @@ describe("peer directory", () => {
         address: hosted.address,
         fingerprint: hosted.fingerprint,
         members: 0,
+        reach: "direct",
       },
     );
 

@@ -3,7 +3,9 @@ import { test } from "node:test";
 import {
   anyUsernameSchema,
   channelNameSchema,
+  isAllowedUsername,
   isGuestName,
+  isIssuableName,
   msgIdSchema,
   nameKey,
   usernameSchema,
@@ -19,6 +21,17 @@ test("protocol - usernames are 1..32 letters, digits, '_', '.' or '-'", () => {
   for (const name of ["", "x".repeat(33), "with space", "é", "a/b", "a\nb", 7]) {
     assert.ok(!accepts(usernameSchema, name), String(name));
   }
+});
+
+test("protocol - names made only of dots or punctuation are not given out", () => {
+  for (const name of [".", "..", "...", "-_-", "_"]) {
+    assert.ok(!isAllowedUsername(name), name);
+    assert.ok(!accepts(usernameSchema, name), name);
+    assert.ok(!isIssuableName(name), name);
+    assert.ok(!isIssuableName(`guest-${name}`), `guest-${name}`);
+  }
+  for (const name of ["a", ".a", "a..b", "_1_", "guest-x", "guest-0f3a"])
+    assert.ok(isIssuableName(name), name);
 });
 
 test("protocol - guest names are guest- and a username, in any case", () => {

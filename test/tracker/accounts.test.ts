@@ -274,8 +274,11 @@ describe("tracker accounts", () => {
 });
 
 describe("tracker sign-in limits", () => {
-  test("tracker - failed SIGNINs are limited per username with RATE_LIMITED and retryAfterMs", async () => {
-    const tracker = await startTestTracker({ signinFailuresPerUser: 3, signinFailuresPerAddress: 100 });
+  test("tracker - failed SIGNINs are limited per username and address with RATE_LIMITED and retryAfterMs", async () => {
+    const tracker = await startTestTracker({
+      signinFailuresPerUserAddress: 3,
+      signinFailuresPerAddress: 100,
+    });
     const { client } = await connectUser(tracker.address, "victim");
     try {
       for (let i = 0; i < 3; i++) {
@@ -299,7 +302,10 @@ describe("tracker sign-in limits", () => {
   });
 
   test("tracker - failed SIGNINs are limited per address across usernames", async () => {
-    const tracker = await startTestTracker({ signinFailuresPerUser: 100, signinFailuresPerAddress: 4 });
+    const tracker = await startTestTracker({
+      signinFailuresPerUserAddress: 100,
+      signinFailuresPerAddress: 4,
+    });
     const client = await TestClient.connect(tracker.address);
     try {
       for (let i = 0; i < 4; i++) {
@@ -321,7 +327,10 @@ describe("tracker sign-in limits", () => {
   });
 
   test("tracker - a burst of SIGNINs sent at once cannot pass the limit", async () => {
-    const tracker = await startTestTracker({ signinFailuresPerUser: 5, signinFailuresPerAddress: 100 });
+    const tracker = await startTestTracker({
+      signinFailuresPerUserAddress: 5,
+      signinFailuresPerAddress: 100,
+    });
     const { client } = await connectUser(tracker.address, "target");
     try {
       const outcomes = await Promise.all(
@@ -340,7 +349,7 @@ describe("tracker sign-in limits", () => {
   });
 
   test("tracker - successful SIGNINs do not count against the limit", async () => {
-    const tracker = await startTestTracker({ signinFailuresPerUser: 2, signinFailuresPerAddress: 2 });
+    const tracker = await startTestTracker({ signinFailuresPerUserAddress: 2, signinFailuresPerAddress: 2 });
     const { client } = await connectUser(tracker.address, "regular");
     try {
       for (let i = 0; i < 10; i++)

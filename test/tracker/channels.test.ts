@@ -62,6 +62,7 @@ describe("tracker channels", () => {
       address: { host: "127.0.0.1", port: 4000 },
       publicKey: key.publicKey,
       issuer: key.issuer,
+      reach: "relay",
     });
     assert.deepEqual(await listing(alice.client, "First"), {
       name: "First",
@@ -72,6 +73,7 @@ describe("tracker channels", () => {
       address: { host: "127.0.0.1", port: 4000 },
       fingerprint: TEST_FINGERPRINT,
       members: 0,
+      reach: "relay",
     });
   });
 
@@ -98,6 +100,7 @@ describe("tracker channels", () => {
           address: { host: "127.0.0.1", port: 4001 },
           fingerprint: TEST_FINGERPRINT,
           members: 0,
+          reach: "relay",
         },
       });
       assert.deepEqual(event.listing, await listing(client, "second"));
@@ -330,6 +333,7 @@ describe("tracker channels", () => {
       address: null,
       fingerprint: null,
       members: 0,
+      reach: null,
     } as const;
     assert.deepEqual(event.body, {
       channel: "lively",

@@ -181,6 +181,7 @@ describe("tracker command line", () => {
           address: null,
           fingerprint: null,
           members: 0,
+          reach: null,
         },
       ]);
     } finally {

@@ -57,6 +57,7 @@ test("tracker - accounts, channels and settings survive a restart on the same da
           address: null,
           fingerprint: null,
           members: 0,
+          reach: null,
         },
       ]);
       // Tickets signed before the restart still verify: same key, same issuer.

@@ -17,8 +17,8 @@ describe("tracker proofs of possession", () => {
   const open: TestClient[] = [];
 
   before(async () => {
-    // One failed sign-in per user and minute: a bad proof that counted would lock the account.
-    tracker = await startTestTracker({ signinFailuresPerUser: 1, signinFailuresPerAddress: 100 });
+    // One failed sign-in per user, address and minute: a bad proof that counted would lock the account.
+    tracker = await startTestTracker({ signinFailuresPerUserAddress: 1, signinFailuresPerAddress: 100 });
     const setup = await TestClient.connect(tracker.address);
     await setup.request("SIGNUP", { username: "prover", password: TEST_PASSWORD });
     await setup.close();

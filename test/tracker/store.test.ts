@@ -59,7 +59,7 @@ function storeContract(name: string, open: () => TrackerStore): void {
         });
         store.saveChannel({ name: "alpha", owner: "Alice", view: "public", moderated: false });
         assert.deepEqual(
-          store.listChannels().map((channel) => [channel.name, channel.view, channel.moderated]),
+          store.listChannels(10).map((channel) => [channel.name, channel.view, channel.moderated]),
           [
             ["alpha", "public", false],
             ["zeta", "public", false],
@@ -70,6 +70,29 @@ function storeContract(name: string, open: () => TrackerStore): void {
         assert.equal(store.deleteChannel("zeta"), false);
         assert.equal(store.findChannel("zeta"), undefined);
         assert.equal(store.countChannels(), 1);
+      } finally {
+        store.close();
+      }
+    });
+
+    test("tracker - store pages channels by name without case and counts them per owner", () => {
+      const store = open();
+      try {
+        for (const [name, owner] of [
+          ["b", "Alice"],
+          ["A", "alice"],
+          ["c", "bob"],
+          ["D", "Carol"],
+        ] as const) {
+          store.saveChannel({ name, owner, view: "public", moderated: false });
+        }
+        const names = (page: { name: string }[]) => page.map((channel) => channel.name);
+        assert.deepEqual(names(store.listChannels(2)), ["A", "b"]);
+        assert.deepEqual(names(store.listChannels(2, "B")), ["c", "D"]);
+        assert.deepEqual(names(store.listChannels(2, "d")), []);
+        assert.equal(store.countChannelsOwnedBy("ALICE"), 2);
+        assert.equal(store.countChannelsOwnedBy("Bob"), 1);
+        assert.equal(store.countChannelsOwnedBy("dave"), 0);
       } finally {
         store.close();
       }

@@ -1,9 +1,12 @@
 import { Command, Option } from "commander";
+import { DEFAULT_CHANNEL_QUOTA_BYTES } from "../../peer/hosting.js";
 import type { Address } from "../../protocol/tracker-schemas.js";
+import { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from "../../transport/admission.js";
 import { createLogger, type LogLevel } from "../../util/logger.js";
 import { defaultPeerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
 import {
+  channelQuotaOption,
   DEFAULT_TRACKER_HOST,
   DEFAULT_TRACKER_PORT,
   heartbeatOption,
@@ -13,6 +16,7 @@ import {
   logLevelOption,
   parseChannelName,
   parseHostPort,
+  perAddressOption,
   portParser,
   trackerTrustOptions,
 } from "../options.js";
@@ -28,11 +32,15 @@ interface PeerFlags extends LoginFlags {
   channelName?: string[];
   peerHostIp?: string;
   peerHostPort?: number;
+  advertise?: Address;
+  portMapping: boolean;
   dataDir: string;
   headless?: boolean;
   gui?: boolean;
   guiPort?: number;
   heartbeatInterval?: number;
+  maxPerAddress?: number;
+  channelQuotaMib?: number;
   trackerFingerprint?: string;
   trackerCa?: string;
   logLevel?: LogLevel;
@@ -78,6 +86,15 @@ export function peerCommand(): Command {
       ).argParser(portParser(true)),
     )
     .addOption(
+      new Option(
+        "--advertise <host:port>",
+        "list hosted channels at this address (a port forwarded on your router) instead of the listening one",
+      ).argParser(parseHostPort),
+    )
+    .addOption(
+      new Option("--no-port-mapping", "do not ask the router (UPnP, NAT-PMP) to forward the hosting port"),
+    )
+    .addOption(
       new Option("--data-dir <dir>", "where the outbox, read positions and hosted channels are kept").default(
         defaultPeerDataDir(),
       ),
@@ -90,6 +107,8 @@ export function peerCommand(): Command {
       ),
     )
     .addOption(heartbeatOption())
+    .addOption(perAddressOption("hosted channels", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS))
+    .addOption(channelQuotaOption(DEFAULT_CHANNEL_QUOTA_BYTES))
     .addOption(logLevelOption())
     .addOption(logFileOption())
     .action(async (flags: PeerFlags) => {
@@ -123,8 +142,14 @@ export function peerCommand(): Command {
         gui: flags.gui === true,
         logger: createLogger({ name: "peer", level: flags.logLevel, file: flags.logFile }),
         ...(hostListen === undefined ? {} : { hostListen }),
+        ...(flags.advertise === undefined ? {} : { hostAdvertise: flags.advertise }),
+        portMapping: flags.portMapping,
         ...(flags.guiPort === undefined ? {} : { guiPort: flags.guiPort }),
         ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
+        ...(flags.maxPerAddress === undefined ? {} : { maxConnectionsPerAddress: flags.maxPerAddress }),
+        ...(flags.channelQuotaMib === undefined
+          ? {}
+          : { channelQuotaBytes: flags.channelQuotaMib * 1024 * 1024 }),
         ...(flags.trackerFingerprint === undefined ? {} : { trackerFingerprint: flags.trackerFingerprint }),
         ...(flags.trackerCa === undefined ? {} : { trackerCaFile: flags.trackerCa }),
       });

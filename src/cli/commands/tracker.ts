@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from "../../util/logger.js";
 import { defaultTrackerDataDir } from "../../util/paths.js";
 import { VERSION } from "../../util/version.js";
 import { describeError } from "../format.js";
-import { heartbeatOption } from "../options.js";
+import { heartbeatOption, perAddressOption } from "../options.js";
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -18,8 +18,18 @@ interface TrackerFlags {
   dataDir: string;
   ticketTtl: number;
   maxDevices: number;
+  maxChannelsPerUser: number;
+  maxChannels: number;
+  hostRate: number;
   passwordCost: number;
+  signupsPerAddress: number;
+  signupsPerMinute: number;
+  passwordConcurrency: number;
+  passwordQueue: number;
   heartbeatInterval?: number;
+  maxPerAddress?: number;
+  relay: boolean;
+  reachabilityTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
   logLevel?: LogLevel;
@@ -44,6 +54,26 @@ function deviceCount(value: string): number {
   if (!/^\d+$/.test(value) || count > 10_000)
     throw new InvalidArgumentError("must be from 0 (no limit) to 10000");
   return count;
+}
+
+/** A count from 0 (no limit) to `max`, for the flags of limits. */
+function limitCount(max: number): (value: string) => number {
+  return (value) => {
+    const count = Number(value);
+    if (!/^\d+$/.test(value) || count > max)
+      throw new InvalidArgumentError(`must be from 0 (no limit) to ${max}`);
+    return count;
+  };
+}
+
+/** A whole number from `min` to `max`, for the password queue's flags. */
+function countFrom(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const count = Number(value);
+    if (!/^\d+$/.test(value) || count < min || count > max)
+      throw new InvalidArgumentError(`must be from ${min} to ${max}`);
+    return count;
+  };
 }
 
 function passwordCost(value: string): number {
@@ -74,12 +104,62 @@ export function trackerCommand(): Command {
       DEFAULT_TRACKER_OPTIONS.maxDevicesPerAccount,
     )
     .option(
+      "--max-channels-per-user <n>",
+      "channels one user may have registered (0: no limit)",
+      limitCount(1_000_000),
+      DEFAULT_TRACKER_OPTIONS.maxChannelsPerUser,
+    )
+    .option(
+      "--max-channels <n>",
+      "channels registered on the tracker in all (0: no limit)",
+      limitCount(100_000_000),
+      DEFAULT_TRACKER_OPTIONS.maxChannels,
+    )
+    .option(
+      "--host-rate <n>",
+      "HOSTs per second per user that register a channel or change a live listing (0: no limit)",
+      limitCount(10_000),
+      DEFAULT_TRACKER_OPTIONS.hostsPerSecondPerUser,
+    )
+    .option(
       "--password-cost <log2N>",
       "scrypt cost of new password hashes as log2(N); lower it only for tests",
       passwordCost,
       DEFAULT_PASSWORD_HASH.logN,
     )
+    .option(
+      "--signups-per-address <n>",
+      "SIGNUPs per address (IPv6: one /64) and hour, also the burst (0: no limit)",
+      limitCount(1_000_000),
+      DEFAULT_TRACKER_OPTIONS.signupsPerAddressPerHour,
+    )
+    .option(
+      "--signups-per-minute <n>",
+      "SIGNUPs per minute from all addresses, also the burst (0: no limit)",
+      limitCount(1_000_000),
+      DEFAULT_TRACKER_OPTIONS.signupsPerMinute,
+    )
+    .option(
+      "--password-concurrency <n>",
+      "password hashes and checks run at once (each holds 128*N*r bytes)",
+      countFrom(1, 64),
+      DEFAULT_TRACKER_OPTIONS.passwordHashConcurrency,
+    )
+    .option(
+      "--password-queue <n>",
+      "password jobs waiting, sign-ins first; one more is answered BUSY",
+      countFrom(0, 100_000),
+      DEFAULT_TRACKER_OPTIONS.passwordHashQueueLength,
+    )
     .addOption(heartbeatOption())
+    .addOption(perAddressOption("the tracker", DEFAULT_TRACKER_OPTIONS.maxConnectionsPerAddress))
+    .option("--no-relay", "do not relay for hosts the tracker cannot dial (they are listed unreachable)")
+    .option(
+      "--reachability-timeout <ms>",
+      "how long the dial to a new host's address may take before it counts as unreachable",
+      countFrom(100, 60_000),
+      DEFAULT_TRACKER_OPTIONS.reachabilityTimeoutMs,
+    )
     .option(
       "--tls-cert <file>",
       "present this certificate (PEM, with its chain) instead of the tracker's own self-signed one",
@@ -108,8 +188,18 @@ export function trackerCommand(): Command {
           port,
           ticketTtlS: flags.ticketTtl,
           maxDevicesPerAccount: flags.maxDevices,
+          maxChannelsPerUser: flags.maxChannelsPerUser,
+          maxChannels: flags.maxChannels,
+          hostsPerSecondPerUser: flags.hostRate,
           passwordHash: { ...DEFAULT_PASSWORD_HASH, logN: flags.passwordCost },
+          signupsPerAddressPerHour: flags.signupsPerAddress,
+          signupsPerMinute: flags.signupsPerMinute,
+          passwordHashConcurrency: flags.passwordConcurrency,
+          passwordHashQueueLength: flags.passwordQueue,
           ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: flags.heartbeatInterval }),
+          ...(flags.maxPerAddress === undefined ? {} : { maxConnectionsPerAddress: flags.maxPerAddress }),
+          relay: flags.relay,
+          reachabilityTimeoutMs: flags.reachabilityTimeout,
           ...(flags.tlsCert === undefined ? {} : { tlsCert: flags.tlsCert }),
           ...(flags.tlsKey === undefined ? {} : { tlsKey: flags.tlsKey }),
           logger,

@@ -41,6 +41,11 @@ export interface SlashCommand {
   /** Extra lines for `/help COMMAND`. */
   details?: readonly string[];
   completes: ArgumentCompletion;
+  /**
+   * Asks for a secret (`readSecret`): when scripted, the line after the command is taken as the
+   * secret even when the command fails before asking, so it is never run as input of its own.
+   */
+  readsSecret?: boolean;
   run(context: SlashContext, args: SlashArgs): Promise<void>;
 }
 

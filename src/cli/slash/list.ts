@@ -3,7 +3,8 @@ import type { SlashCommand } from "./command.js";
 export const listCommand: SlashCommand = {
   name: "list",
   usage: "/list",
-  summary: "the channel directory: name, owner, public/private, moderated, online, members",
+  summary:
+    "the channel directory: name, owner, public/private, moderated, online (and how: direct or relay), members",
   completes: "none",
   async run(context) {
     const channels = await context.peer.listChannels();
@@ -19,7 +20,11 @@ export const listCommand: SlashCommand = {
         channel.owner,
         channel.view,
         channel.moderated ? "yes" : "no",
-        channel.online ? "yes" : "no",
+        channel.online
+          ? channel.reach === "direct" || channel.reach === null
+            ? "yes"
+            : channel.reach
+          : "no",
         String(channel.members),
         channel.address === null ? "-" : `${channel.address.host}:${channel.address.port}`,
       ]),

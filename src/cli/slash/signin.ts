@@ -6,6 +6,7 @@ export const signinCommand: SlashCommand = {
   usage: "/signin USER",
   summary: "sign in (password: hidden prompt, or the next input line when scripted)",
   completes: "none",
+  readsSecret: true,
   async run(context, { words }) {
     const [username] = words;
     if (username === undefined || words.length > 1) throw new UsageError(signinCommand);

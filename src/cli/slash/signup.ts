@@ -6,6 +6,7 @@ export const signupCommand: SlashCommand = {
   summary: "create an account and sign in (password: hidden prompt, or the next input line when scripted)",
   details: ["Usernames are 1-32 of A-Z a-z 0-9 _ . - ; passwords at least 8 characters."],
   completes: "none",
+  readsSecret: true,
   async run(context, { words }) {
     const [username] = words;
     if (username === undefined || words.length > 1) throw new UsageError(signupCommand);

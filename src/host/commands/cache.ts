@@ -5,8 +5,10 @@ import type { MemberConnection } from "../member-connection.js";
 import { checkMaySend, checkRate, checkText } from "../sending.js";
 
 /**
- * `CACHE`: store a client's outbox (1..500 messages) in order, all or nothing. It counts as one send
- * against the rate limit: it carries messages written while the channel was unreachable.
+ * `CACHE`: store a client's outbox (1..500 messages) in order, all or nothing. Every message takes a
+ * token of the sender's allowance, so a replay cannot outrun `MESSAGE`: a batch larger than
+ * `cacheBurst` stores only its first `cacheBurst` and the answer lists those; the client's outbox
+ * sends the rest again, in order.
  */
 export function cacheCommand(context: HostContext) {
   return command<MemberConnection, typeof hostBodySchemas.CACHE>({
@@ -19,11 +21,11 @@ export function cacheCommand(context: HostContext) {
         checkText(message.text, `messages.${index}.text`);
         context.verifier.checkCertificate(message.cert, identity.username, message.sentAt);
       }
-      checkRate(context, channel, identity);
+      const storable = checkRate(context, channel, identity, body.messages.length);
       const results = await context.batcher.enqueue(
         channel,
         session,
-        body.messages.map((message) => ({
+        body.messages.slice(0, storable).map((message) => ({
           channel: channel.name,
           from: identity.username,
           msgId: message.msgId,

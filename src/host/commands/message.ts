@@ -14,7 +14,7 @@ export function messageCommand(context: HostContext) {
       checkMaySend(channel, identity);
       checkText(body.text);
       context.verifier.checkCertificate(body.cert, identity.username, body.sentAt);
-      checkRate(context, channel, identity);
+      checkRate(context, channel, identity, 1);
       const [result] = await context.batcher.enqueue(channel, session, [
         {
           channel: channel.name,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
-import { GUEST_PREFIX, isGuestName, USERNAME_PATTERN } from "../../protocol/names.js";
+import { GUEST_PREFIX, isAllowedUsername, isGuestName } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
 import type { TrackerContext } from "../context.js";
 import { checkTrackerProof } from "../devices.js";
@@ -14,8 +14,11 @@ const LONG_NAME_TRIES = 20;
 /** `NAME` gives `guest-NAME`; a name that already carries the prefix is taken as it is. */
 function requestedGuestName(requested: string): string {
   const bare = isGuestName(requested) ? requested.slice(GUEST_PREFIX.length) : requested;
-  if (!USERNAME_PATTERN.test(bare)) {
-    throw wireError("INVALID_USERNAME", "a guest name is 1 to 32 letters, digits, '_', '.' or '-'");
+  if (!isAllowedUsername(bare)) {
+    throw wireError(
+      "INVALID_USERNAME",
+      "a guest name is 1 to 32 letters, digits, '_', '.' or '-', with at least one letter or digit",
+    );
   }
   return `${GUEST_PREFIX}${bare}`;
 }

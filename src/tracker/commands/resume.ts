@@ -10,7 +10,8 @@ import type { PeerConnection } from "../peer-connection.js";
  * RESUME: signs the connection in as the holder of a ticket this tracker signed, who proves it by
  * signing this connection's challenge with the ticket's key, and hands out a fresh ticket for the
  * same identity and device, so a peer that reconnects now and then never sees its expire. A user's
- * ticket must be of the device's current generation and key (else it was revoked).
+ * ticket must be of the device's current generation and key (else it was revoked). A guest's
+ * ticket is refused while another key's connection holds the name.
  */
 export function resumeCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.RESUME>({
@@ -34,6 +35,11 @@ export function resumeCommand(tracker: TrackerContext) {
         key: payload.key,
       };
       requireCurrentDevice(tracker, identity);
+      // A guest name is one person's while a connection holds it: an older ticket of the name,
+      // another key's, must not make two guests of one name (nor push the holder out).
+      if (payload.role === "guest" && tracker.state.isHeldByAnotherKey(username, payload.key, session)) {
+        throw wireError("USERNAME_TAKEN", `the guest name ${username} is in use by another guest`);
+      }
       tracker.state.signIn(session, identity, invisible);
       const { ticket: fresh, expiresAt } = tracker.issueTicket(username, payload.role, {
         key: payload.key,

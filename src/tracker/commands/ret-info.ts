@@ -5,7 +5,7 @@ import type { TrackerContext } from "../context.js";
 import type { PeerConnection } from "../peer-connection.js";
 
 /** RET_INFO: tracker statistics. `users` and `channels` count registrations; the rest is live;
- * `requests` counts the requests received since start, by command. */
+ * `requests` counts the requests received since start, by command; `relay`, what the relay carried and refused. */
 export function retInfoCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.RET_INFO>({
     schema: trackerBodySchemas.RET_INFO,
@@ -20,6 +20,7 @@ export function retInfoCommand(tracker: TrackerContext) {
         channelsOnline: tracker.state.channelsOnline,
         connections: tracker.state.connections,
         requests: Object.fromEntries(tracker.requestCounts),
+        relay: tracker.relay?.stats() ?? null,
       };
     },
   });

@@ -1,8 +1,8 @@
-import { verifyPassword } from "../../auth/password.js";
 import { command } from "../../protocol/dispatcher.js";
 import { wireError } from "../../protocol/errors.js";
 import { nameKey } from "../../protocol/names.js";
 import { type TrackerOkBodies, trackerBodySchemas } from "../../protocol/tracker-schemas.js";
+import { addressGroup } from "../../transport/address-group.js";
 import type { TrackerContext } from "../context.js";
 import { bindDevice, checkTrackerProof } from "../devices.js";
 import type { PeerConnection } from "../peer-connection.js";
@@ -20,6 +20,10 @@ function rateLimited(retryAfterMs: number) {
  * (its older tickets are revoked) and signs the connection in as that user. An unknown name and a
  * wrong password get the same answer, after the same work, so names cannot be probed. A bad proof
  * is refused before any password work and does not count as a failed sign-in.
+ *
+ * Failures are limited per (name, address), per address, and per name from everywhere; the last
+ * refuses only addresses that already failed for the name, so a guesser never locks the owner out
+ * (`NameFailureLimiter`). Addresses count by `addressGroup` (IPv6: the /64).
  */
 export function signinCommand(tracker: TrackerContext) {
   return command<PeerConnection, typeof trackerBodySchemas.SIGNIN>({
@@ -30,20 +34,28 @@ export function signinCommand(tracker: TrackerContext) {
     ): Promise<TrackerOkBodies["SIGNIN"]> {
       checkTrackerProof(tracker, session, "SIGNIN", publicKey, proof);
       const userKey = nameKey(username);
-      const address = session.remoteAddress;
-      const userWait = tracker.signinFailuresPerUser.reserve(userKey);
-      if (userWait > 0) throw rateLimited(userWait);
+      const address = addressGroup(session.remoteAddress);
+      // No address holds a space, so the pair key is unambiguous.
+      const pairKey = `${userKey} ${address}`;
+      const pairWait = tracker.signinFailuresPerUserAddress.reserve(pairKey);
+      if (pairWait > 0) throw rateLimited(pairWait);
       const addressWait = tracker.signinFailuresPerAddress.reserve(address);
       if (addressWait > 0) {
-        tracker.signinFailuresPerUser.release(userKey);
+        tracker.signinFailuresPerUserAddress.release(pairKey);
         throw rateLimited(addressWait);
+      }
+      const userWait = tracker.signinFailuresPerUser.reserve(userKey, address);
+      if (userWait > 0) {
+        tracker.signinFailuresPerUserAddress.release(pairKey);
+        tracker.signinFailuresPerAddress.release(address);
+        throw rateLimited(userWait);
       }
       let failed = false;
       return tracker
         .run(async () => {
           const account = tracker.store.findAccount(username);
           const storedHash = account?.passwordHash ?? (await tracker.decoyPasswordHash());
-          const matches = await verifyPassword(password, storedHash);
+          const matches = await tracker.passwordHashes.verify(password, storedHash);
           if (account === undefined || !matches) {
             failed = true;
             throw wireError("BAD_CREDENTIALS", "unknown username or wrong password");
@@ -69,11 +81,13 @@ export function signinCommand(tracker: TrackerContext) {
         })
         .finally(() => {
           if (failed) {
-            tracker.signinFailuresPerUser.fail(userKey);
+            tracker.signinFailuresPerUserAddress.fail(pairKey);
             tracker.signinFailuresPerAddress.fail(address);
+            tracker.signinFailuresPerUser.fail(userKey, address);
           } else {
-            tracker.signinFailuresPerUser.release(userKey);
+            tracker.signinFailuresPerUserAddress.release(pairKey);
             tracker.signinFailuresPerAddress.release(address);
+            tracker.signinFailuresPerUser.release(userKey);
           }
         });
     },

@@ -79,6 +79,21 @@ export function DirectoryScreen() {
                     <span className={listing.online ? "status status-online" : "status status-offline"}>
                       {listing.online ? "Online" : "Offline"}
                     </span>
+                    {listing.online && listing.reach === "relay" ? (
+                      <span
+                        className="reach"
+                        title="its host is behind a router: members reach it through the tracker's relay, encrypted end to end"
+                      >
+                        {" "}
+                        via relay
+                      </span>
+                    ) : null}
+                    {listing.online && listing.reach === "unreachable" ? (
+                      <span className="reach" title="the tracker could not reach its host and does not relay">
+                        {" "}
+                        maybe unreachable
+                      </span>
+                    ) : null}
                   </td>
                   <td data-label="Members">{listing.members}</td>
                   <td className="action">
