@@ -34,6 +34,8 @@ const HANDSHAKE_SLACK = 256;
 export class HostServer {
   readonly sessions = new Set<MemberConnection>();
   private readonly server: Server;
+  /** The TLS server side of members' streams through the relay (`acceptRelayed`). */
+  private readonly relayServer: Server;
   private readonly options: HostServerOptions;
   private readonly idleTimers = new Map<MemberConnection, NodeJS.Timeout>();
   /** Limits on connections without a user's `CONNECT`: per address, line cap, line budget. */
@@ -51,9 +53,10 @@ export class HostServer {
     this.options = options;
     const sockets = fitToOpenFileLimit(options.limits.maxConnections, HANDSHAKE_SLACK, readOpenFileLimit());
     if (sockets.lowered) {
-      options.logger.warn(
+      // Not a warning: a peer on a desktop's usual `ulimit -n` of 1024 fits its default this way.
+      options.logger.info(
         { configured: options.limits.maxConnections, maxConnections: sockets.maxConnections },
-        "maxConnections lowered to stay under this process's open-file limit",
+        "maxConnections lowered to stay under this process's open-file limit (raise it with ulimit -n)",
       );
     }
     this.maxConnections = sockets.maxConnections;
@@ -63,7 +66,17 @@ export class HostServer {
       dataDir: options.dataDir,
       maxSockets: sockets.maxConnections + sockets.handshakeSlack,
     });
-    this.server.on("secureConnection", (socket) => this.accept(socket));
+    this.server.on("secureConnection", (socket) => this.accept(socket, "network"));
+    // Never listens: relayed streams are handed to it, so their connections are told apart.
+    this.relayServer = createTlsServer({
+      identity: options.identity,
+      dataDir: options.dataDir,
+      maxSockets: sockets.maxConnections + sockets.handshakeSlack,
+    });
+    this.relayServer.on("secureConnection", (socket) => this.accept(socket, "relayed"));
+    this.relayServer.on("tlsClientError", (error) =>
+      options.logger.debug({ err: error }, "TLS handshake through the relay failed"),
+    );
     this.server.on("tlsClientError", (error, socket) =>
       options.logger.debug({ err: error, remote: socket.remoteAddress }, "TLS handshake failed"),
     );
@@ -92,6 +105,7 @@ export class HostServer {
   stats(): {
     connections: number;
     local: number;
+    relayed: number;
     identified: number;
     refused: number;
     queuedBytes: number;
@@ -106,6 +120,7 @@ export class HostServer {
     return {
       connections: this.sessions.size,
       local: this.local,
+      relayed: this.relayed,
       identified,
       refused: this.refused,
       queuedBytes,
@@ -132,7 +147,7 @@ export class HostServer {
     ours.once("close", () => {
       this.local -= 1;
     });
-    this.accept(ours, true);
+    this.accept(ours, "local");
     return theirs;
   }
 
@@ -149,17 +164,23 @@ export class HostServer {
     stream.once("close", () => {
       this.relayed -= 1;
     });
-    this.server.emit("connection", stream);
+    this.relayServer.emit("connection", stream);
   }
 
-  private accept(socket: Duplex, local = false): void {
+  /**
+   * `origin`: a socket from the network, a link from this process, or a stream through the relay.
+   * Relayed members all show the tracker's address, so they are not counted per address: the relay
+   * limits them per member instead.
+   */
+  private accept(socket: Duplex, origin: "network" | "local" | "relayed"): void {
+    const local = origin === "local";
     // A handshake that was under way when `close` ran finishes afterwards: it gets no session.
     if (this.closing) {
       socket.destroy();
       return;
     }
     let address: string | undefined;
-    if (socket instanceof Socket) {
+    if (socket instanceof Socket && origin === "network") {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
       address = socket.remoteAddress;

@@ -69,9 +69,11 @@ export class TrackerServer {
     const logger = options.logger ?? createLogger({ name: "tracker" });
     const sockets = fitToOpenFileLimit(configured.maxConnections, HANDSHAKE_SLACK, readOpenFileLimit());
     if (sockets.lowered) {
-      logger.warn(
+      // A warning when the operator asked for more; the default merely fitted to `ulimit -n`.
+      const log = options.maxConnections === undefined ? logger.info.bind(logger) : logger.warn.bind(logger);
+      log(
         { configured: configured.maxConnections, maxConnections: sockets.maxConnections },
-        "maxConnections lowered to stay under this process's open-file limit",
+        "maxConnections lowered to stay under this process's open-file limit (raise it with ulimit -n)",
       );
     }
     const resolved = { ...configured, maxConnections: sockets.maxConnections };
