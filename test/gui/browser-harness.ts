@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type GuiServer, startGuiServer } from "../../src/gui/server.js";
 import { defaultStaticDir, isBuilt } from "../../src/gui/static-files.js";
-import { Peer } from "../../src/peer/peer.js";
+import { Peer, type PeerOptions } from "../../src/peer/peer.js";
 import type { Address } from "../../src/protocol/tracker-schemas.js";
 import { silentLogger } from "../../src/util/logger.js";
 
@@ -99,8 +99,13 @@ export interface TestPeer {
 
 export const FAST_BACKOFF = { initialMs: 50, maxMs: 500 };
 
-export async function openPeer(tracker: Address, dataDir: string, withGui: boolean): Promise<TestPeer> {
-  const peer = await Peer.open({ tracker, dataDir, backoff: FAST_BACKOFF, logger: silentLogger });
+export async function openPeer(
+  tracker: Address,
+  dataDir: string,
+  withGui: boolean,
+  options: Partial<PeerOptions> = {},
+): Promise<TestPeer> {
+  const peer = await Peer.open({ tracker, dataDir, backoff: FAST_BACKOFF, logger: silentLogger, ...options });
   let gui: GuiServer | undefined;
   try {
     gui = withGui ? await startGuiServer({ peer, logger: silentLogger }) : undefined;
