@@ -79,6 +79,8 @@ export class HostConnection {
   private readonly onIdle: (connection: HostConnection) => void;
   private readonly client: ReconnectingClient<HostRequestBodies, HostSpec>;
   private closedForGood = false;
+  /** Relay dials so far, to take the attached channels in turn. */
+  private relayDials = 0;
 
   /** `onIdle` runs when the last channel detaches; it is expected to close the connection. */
   constructor(
@@ -176,15 +178,21 @@ export class HostConnection {
     return { ...this.client.debugInfo(), channels: this.channelNames };
   }
 
-  /** The relay dial for the first channel attached here: the relay finds the host by its channel. */
+  /**
+   * The relay dial for one of the channels attached here (the relay finds the host by channel and
+   * key), a different one each dial: one that went offline or moved must not keep the rest away.
+   */
   private relayRoute(options: HostConnectionOptions): RelayRoute | undefined {
-    const channel = this.channels.keys().next().value;
+    const channels = [...this.channels.keys()];
     const via = options.relay?.();
-    if (channel === undefined || via === undefined) return undefined;
+    if (channels.length === 0 || via === undefined) return undefined;
+    const channel = channels[this.relayDials % channels.length] as string;
+    this.relayDials += 1;
     return {
       address: via.address,
       fingerprint: via.fingerprint,
       channel,
+      hostFingerprint: this.endpoint.fingerprint,
       authorize: (request) => ({
         ticket: via.ticket,
         proof: via.key.sign(proofBytes({ purpose: "RELAY_DIAL", ...request })),

@@ -29,6 +29,8 @@ export { DEFAULT_HOST_LIMITS, type HostLimits } from "./limits.js";
 
 /** Dial-backs through the relay under way at once; a member past them is told the host did not answer. */
 const RELAY_DIAL_BACKS = 64;
+/** A dial back later than the relay waits for (10 s) is of no use. */
+const RELAY_DIAL_BACK_TIMEOUT_MS = 10_000;
 
 export interface ChannelHostOptions {
   /** `host.db` lives here. */
@@ -134,7 +136,7 @@ export class ChannelHost {
       trackerFingerprint: () => this.link.trackerFingerprint,
       accept: (stream) => this.server.acceptRelayed(stream),
       maxPending: RELAY_DIAL_BACKS,
-      timeoutMs: this.limits.unauthenticatedIdleMs,
+      timeoutMs: RELAY_DIAL_BACK_TIMEOUT_MS,
       logger: this.logger,
     });
     this.link = new TrackerLink({

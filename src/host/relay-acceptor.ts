@@ -41,7 +41,11 @@ export class RelayAcceptor {
     const fingerprint = this.options.trackerFingerprint();
     if (this.closed || fingerprint === undefined || this.pending >= this.options.maxPending) {
       this.failed += 1;
-      this.options.logger.warn({ channel: request.channel }, "relayed member not answered: too many at once");
+      // Not a warning: members decide how often this happens.
+      this.options.logger.info(
+        { channel: request.channel, pending: this.pending, linkUp: fingerprint !== undefined },
+        "relayed member not answered",
+      );
       return;
     }
     this.pending += 1;

@@ -44,8 +44,8 @@ export class HostServer {
   readonly maxConnections: number;
   private refused = 0;
   private closing = false;
-  /** Open streams through the tracker's relay (`acceptRelayed`). */
-  private relayed = 0;
+  /** Open streams through the tracker's relay (`acceptRelayed`), in their handshake or not. */
+  private readonly relayedStreams = new Set<Duplex>();
   /** Open links from this process (`acceptLocal`). */
   private local = 0;
 
@@ -120,7 +120,7 @@ export class HostServer {
     return {
       connections: this.sessions.size,
       local: this.local,
-      relayed: this.relayed,
+      relayed: this.relayedStreams.size,
       identified,
       refused: this.refused,
       queuedBytes,
@@ -133,6 +133,8 @@ export class HostServer {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of [...this.sessions]) session.connection.close();
+    // Those still in their handshake have no session yet.
+    for (const stream of this.relayedStreams) stream.destroy();
     return closed;
   }
 
@@ -160,10 +162,15 @@ export class HostServer {
       stream.destroy();
       return;
     }
-    this.relayed += 1;
-    stream.once("close", () => {
-      this.relayed -= 1;
-    });
+    // Relayed members share the tracker's address, so they get a cap of their own, handshakes
+    // included: half the connections, the rest kept for members who dial in.
+    if (this.relayedStreams.size >= Math.floor(this.maxConnections / 2)) {
+      this.options.logger.info("relayed member refused: this host's share for the relay is full");
+      stream.destroy();
+      return;
+    }
+    this.relayedStreams.add(stream);
+    stream.once("close", () => this.relayedStreams.delete(stream));
     this.relayServer.emit("connection", stream);
   }
 

@@ -76,3 +76,6 @@ export const signatureSchema = z
 export const deviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, "must match ^[A-Za-z0-9_-]{1,64}$");
 /** A ticket: base64url, a dot, base64url (checked in full where it is verified). */
 export const ticketSchema = z.string().min(1).max(4096);
+
+/** A TLS certificate's identity: `sha256:` and the SHA-256 of its DER in lowercase hex. */
+export const fingerprintSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);

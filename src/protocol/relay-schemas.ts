@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { channelNameSchema, signatureSchema, ticketSchema } from "./names.js";
+import { channelNameSchema, fingerprintSchema, signatureSchema, ticketSchema } from "./names.js";
 
 /**
  * The relay's commands, which a tracker that relays takes on fresh connections of their own
@@ -12,7 +12,13 @@ const relaySessionSchema = z.string().regex(RELAY_SESSION_PATTERN);
 
 export const relayBodySchemas = {
   /** A member asks to be spliced to `channel`'s host, with its ticket and a proof naming the channel. */
-  RELAY_DIAL: z.object({ channel: channelNameSchema, ticket: ticketSchema, proof: signatureSchema }),
+  RELAY_DIAL: z.object({
+    channel: channelNameSchema,
+    ticket: ticketSchema,
+    proof: signatureSchema,
+    /** The host key the member will check; a channel whose host has another one now is not spliced. */
+    fingerprint: fingerprintSchema.optional(),
+  }),
   /** A host dials back for the session the tracker sent it in `RELAY_INCOMING`. */
   RELAY_ACCEPT: z.object({ session: relaySessionSchema }),
 } as const;

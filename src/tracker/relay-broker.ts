@@ -11,6 +11,13 @@ export interface RelayLimits {
   maxSessionsPerHost: number;
   /** Relayed streams at once from one member, counted by username (default 32). */
   maxSessionsPerMember: number;
+  /**
+   * Relayed streams at once dialed from one address (IPv6: one /64), whatever names it uses
+   * (default 64): free guest tickets must not let one address fill a host's share.
+   */
+  maxSessionsPerAddress: number;
+  /** Members waiting at once for one host to dial back (default 64, what a host dials back at once). */
+  maxPendingPerHost: number;
   /** Bytes a second through one host's streams, both ways together (default 32 MiB; 0 = no limit). */
   hostBytesPerSecond: number;
   /** Bytes a second through one member's streams, both ways together (default 4 MiB; 0 = no limit). */
@@ -21,10 +28,15 @@ export interface RelayLimits {
   idleTimeoutMs: number;
 }
 
+/** How long a refused member has to close its side after the answer before its socket is destroyed. */
+const REFUSED_GRACE_MS = 2_000;
+
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxSessions: 10_000,
   maxSessionsPerHost: 1_000,
   maxSessionsPerMember: 32,
+  maxSessionsPerAddress: 64,
+  maxPendingPerHost: 64,
   hostBytesPerSecond: 32 * 1024 * 1024,
   memberBytesPerSecond: 4 * 1024 * 1024,
   acceptTimeoutMs: 10_000,
@@ -44,9 +56,14 @@ export interface RelayStats {
   unanswered: number;
 }
 
-interface PendingDial {
+/** Who a relayed stream counts against: the host's owner, the member's name, the member's address group. */
+export interface RelayParties {
   host: string;
   member: string;
+  address: string;
+}
+
+interface PendingDial extends RelayParties {
   timer: NodeJS.Timeout;
   resolve(leg: Duplex): void;
   reject(error: Error): void;
@@ -54,6 +71,7 @@ interface PendingDial {
 
 interface PartyUse {
   sessions: number;
+  pending: number;
   budget: ByteBudget;
 }
 
@@ -68,6 +86,9 @@ export class RelayBroker {
   private readonly splices = new Set<Splice>();
   private readonly hosts = new Map<string, PartyUse>();
   private readonly members = new Map<string, PartyUse>();
+  private readonly addresses = new Map<string, PartyUse>();
+  /** Members' streams from `RELAY_DIAL` until they close, so `close()` can end them all. */
+  private readonly memberStreams = new Set<Duplex>();
   private bytes = 0;
   private refused = 0;
   private unanswered = 0;
@@ -88,34 +109,62 @@ export class RelayBroker {
    * Reserves a stream from `member` to `host` (keys: lowercased usernames) and returns the session
    * id to send the host, with the host's leg once it dials back. Throws `RELAY_LIMIT` past a limit.
    */
-  open(host: string, member: string): { session: string; accepted: Promise<Duplex> } {
+  open(parties: RelayParties): { session: string; accepted: Promise<Duplex> } {
     const { limits } = this;
-    const hostUse = this.hosts.get(host);
-    const memberUse = this.members.get(member);
+    const hostUse = this.hosts.get(parties.host);
     let refusal: string | undefined;
     if (this.pending.size + this.splices.size >= limits.maxSessions)
       refusal = `this relay carries at most ${limits.maxSessions} streams`;
     else if ((hostUse?.sessions ?? 0) >= limits.maxSessionsPerHost)
       refusal = `this relay carries at most ${limits.maxSessionsPerHost} streams to one host`;
-    else if ((memberUse?.sessions ?? 0) >= limits.maxSessionsPerMember)
+    else if ((hostUse?.pending ?? 0) >= limits.maxPendingPerHost)
+      refusal = `at most ${limits.maxPendingPerHost} members wait for one host at once`;
+    else if ((this.members.get(parties.member)?.sessions ?? 0) >= limits.maxSessionsPerMember)
       refusal = `this relay carries at most ${limits.maxSessionsPerMember} streams for one member`;
+    else if ((this.addresses.get(parties.address)?.sessions ?? 0) >= limits.maxSessionsPerAddress)
+      refusal = `this relay carries at most ${limits.maxSessionsPerAddress} streams from one address`;
     if (refusal !== undefined) {
       this.refused += 1;
       throw wireError("RELAY_LIMIT", refusal);
     }
-    this.use(this.hosts, host, limits.hostBytesPerSecond).sessions += 1;
-    this.use(this.members, member, limits.memberBytesPerSecond).sessions += 1;
+    for (const use of this.uses(parties, true)) {
+      use.sessions += 1;
+    }
+    this.use(this.hosts, parties.host, 0).pending += 1;
     const session = randomBytes(16).toString("base64url");
     const accepted = new Promise<Duplex>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.pending.delete(session)) return;
         this.unanswered += 1;
-        this.release(host, member);
+        this.settlePending(parties);
+        this.release(parties);
         reject(wireError("RELAY_UNAVAILABLE", `the host did not answer within ${limits.acceptTimeoutMs} ms`));
       }, limits.acceptTimeoutMs);
-      this.pending.set(session, { host, member, timer, resolve, reject });
+      this.pending.set(session, { ...parties, timer, resolve, reject });
     });
     return { session, accepted };
+  }
+
+  /**
+   * Keeps a member's stream until it closes, so `close()` ends it; a refused one is ended after
+   * its answer is sent, and destroyed if the member does not close its side within a grace period.
+   */
+  track(stream: Duplex): void {
+    this.memberStreams.add(stream);
+    stream.once("close", () => this.memberStreams.delete(stream));
+  }
+
+  /** Ends a refused member stream with its last bytes, destroying it after a grace period. */
+  endRefused(stream: Duplex, lastBytes: string): void {
+    stream.end(lastBytes);
+    const timer = setTimeout(() => stream.destroy(), REFUSED_GRACE_MS);
+    timer.unref();
+    stream.once("close", () => clearTimeout(timer));
+  }
+
+  /** Sockets the relay holds open: two per spliced stream, one per waiting member. */
+  get openSockets(): number {
+    return this.memberStreams.size + this.splices.size;
   }
 
   /** True when `session` is waiting for its host. */
@@ -129,28 +178,28 @@ export class RelayBroker {
     if (dial === undefined) return false;
     this.pending.delete(session);
     clearTimeout(dial.timer);
+    this.settlePending(dial);
     dial.resolve(leg);
     return true;
   }
 
   /** Splices the member's leg to the host's; both are counted until either closes. */
-  splice(host: string, member: string, memberLeg: Duplex, hostLeg: Duplex): void {
-    const hostUse = this.hosts.get(host);
-    const memberUse = this.members.get(member);
-    if (hostUse === undefined || memberUse === undefined) {
+  splice(parties: RelayParties, memberLeg: Duplex, hostLeg: Duplex): void {
+    const uses = this.uses(parties, false);
+    if (uses.length < 3) {
       memberLeg.destroy();
       hostLeg.destroy();
       return;
     }
     const splice = new Splice(memberLeg, hostLeg, {
-      budgets: [hostUse.budget, memberUse.budget],
+      budgets: uses.map((use) => use.budget),
       idleTimeoutMs: this.limits.idleTimeoutMs,
       onBytes: (bytes) => {
         this.bytes += bytes;
       },
       onClose: () => {
         this.splices.delete(splice);
-        this.release(host, member);
+        this.release(parties);
       },
     });
     this.splices.add(splice);
@@ -163,7 +212,8 @@ export class RelayBroker {
     if (dial === undefined) return;
     this.pending.delete(session);
     clearTimeout(dial.timer);
-    this.release(dial.host, dial.member);
+    this.settlePending(dial);
+    this.release(dial);
     dial.reject(wireError("RELAY_UNAVAILABLE", "the dial was abandoned"));
   }
 
@@ -171,27 +221,50 @@ export class RelayBroker {
   close(): void {
     for (const session of [...this.pending.keys()]) this.abandon(session);
     for (const splice of [...this.splices]) splice.close();
+    for (const stream of [...this.memberStreams]) stream.destroy();
+  }
+
+  /** The uses a stream counts against (created when `create`), in budget order: host, member, address. */
+  private uses(parties: RelayParties, create: boolean): PartyUse[] {
+    const { limits } = this;
+    const wanted: [Map<string, PartyUse>, string, number][] = [
+      [this.hosts, parties.host, limits.hostBytesPerSecond],
+      [this.members, parties.member, limits.memberBytesPerSecond],
+      [this.addresses, parties.address, limits.memberBytesPerSecond],
+    ];
+    const uses: PartyUse[] = [];
+    for (const [map, key, perSecond] of wanted) {
+      const use = create ? this.use(map, key, perSecond) : map.get(key);
+      if (use !== undefined) uses.push(use);
+    }
+    return uses;
+  }
+
+  private settlePending(parties: RelayParties): void {
+    const use = this.hosts.get(parties.host);
+    if (use !== undefined) use.pending = Math.max(0, use.pending - 1);
   }
 
   private use(parties: Map<string, PartyUse>, key: string, perSecond: number): PartyUse {
     let use = parties.get(key);
     if (use === undefined) {
-      use = { sessions: 0, budget: new ByteBudget(perSecond) };
+      use = { sessions: 0, pending: 0, budget: new ByteBudget(perSecond) };
       parties.set(key, use);
     }
     return use;
   }
 
-  private release(host: string, member: string): void {
-    for (const [parties, key] of [
-      [this.hosts, host],
-      [this.members, member],
+  private release(parties: RelayParties): void {
+    for (const [map, key] of [
+      [this.hosts, parties.host],
+      [this.members, parties.member],
+      [this.addresses, parties.address],
     ] as const) {
-      const use = parties.get(key);
+      const use = map.get(key);
       if (use === undefined) continue;
       use.sessions -= 1;
       // A party with no stream forgets its budget: one that comes back starts with a full one.
-      if (use.sessions <= 0) parties.delete(key);
+      if (use.sessions <= 0) map.delete(key);
     }
   }
 }

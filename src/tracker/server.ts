@@ -170,7 +170,9 @@ export class TrackerServer {
     socket.setKeepAlive(true, this.options.keepAliveMs);
     const connectionOptions = { maxFrameBytes: this.options.maxFrameBytes };
     const remoteAddress = plainAddress(socket.remoteAddress ?? "unknown");
-    if (this.context.state.connections >= this.options.maxConnections) {
+    // Relayed streams hold sockets too (detached from their connections): they count here.
+    const relaySockets = this.context.relay?.openSockets ?? 0;
+    if (this.context.state.connections + relaySockets >= this.options.maxConnections) {
       this.refuse(socket, `the tracker serves at most ${this.options.maxConnections} connections`);
       return;
     }

@@ -22,6 +22,8 @@ export interface RelayRoute {
   fingerprint: string;
   /** The channel whose host to reach. */
   channel: string;
+  /** The host key the member will check inside: the relay splices only to a host registered with it. */
+  hostFingerprint: string;
   /** The member's ticket and its key's proof for this dial; undefined while signed out. */
   authorize(request: RelayProofRequest): { ticket: string; proof: string } | undefined;
 }
@@ -66,7 +68,7 @@ export async function dialThroughRelay(route: RelayRoute, timeoutMs: number): Pr
       throw new ConnectionError("CONNECTION_CLOSED", "signed out: nothing to dial the relay with");
     return await connection.requestThenDetach(
       "RELAY_DIAL",
-      { channel: route.channel, ...authorized },
+      { channel: route.channel, fingerprint: route.hostFingerprint, ...authorized },
       { timeoutMs: timeoutMs + RELAY_HOST_WAIT_MS },
     );
   } catch (error) {

@@ -70,8 +70,13 @@ function takeHostToken(tracker: TrackerContext, owner: string): void {
  * How members will reach a host at `address`: the tracker dials it (TLS, the registered key, a
  * short timeout); what it cannot dial goes through the relay, when it runs one.
  */
-async function measureReach(tracker: TrackerContext, address: Address, fingerprint: string): Promise<Reach> {
-  if (await tracker.reachability.reachable(address, fingerprint)) return "direct";
+async function measureReach(
+  tracker: TrackerContext,
+  address: Address,
+  fingerprint: string,
+  user: string,
+): Promise<Reach> {
+  if (await tracker.reachability.reachable(address, fingerprint, user)) return "direct";
   return tracker.relay === undefined ? "unreachable" : "relay";
 }
 
@@ -85,9 +90,14 @@ export function hostCommand(tracker: TrackerContext) {
     schema: trackerBodySchemas.HOST,
     signedIn: true,
     handle({ session }, body): Promise<TrackerOkBodies["HOST"]> {
-      const { address } = checkHost(tracker, session, body, true);
+      const { address, charged } = checkHost(tracker, session, body, true);
+      const user = nameKey(session.identity?.username ?? "");
+      // A dial to an address and key not measured lately costs a token even for a channel coming
+      // back online: otherwise pipelined HOSTs would make the tracker dial anywhere, without end.
+      if (!charged && !tracker.reachability.known(address, body.fingerprint)) takeHostToken(tracker, user);
+      const measuring = measureReach(tracker, address, body.fingerprint, user);
       return tracker.run(async () => {
-        const reach = await measureReach(tracker, address, body.fingerprint);
+        const reach = await measuring;
         // The link closed while it was measured: nothing to list through it.
         if (session.connection.closed) throw wireError("SHUTTING_DOWN", "the connection closed");
         // Checked again: the name may have been taken, or the quota filled, meanwhile.
@@ -102,6 +112,8 @@ interface Registration {
   address: Address;
   live: ListingOwner | undefined;
   before: ChannelListing | undefined;
+  /** A HOST token was taken for it. */
+  charged: boolean;
 }
 
 /** Refuses a HOST the owner may not make (`CHANNEL_TAKEN`, `CHANNEL_QUOTA`, `RATE_LIMITED` when `charge`). */
@@ -128,14 +140,12 @@ function checkHost(
   const before = existing === undefined ? undefined : tracker.listing(existing);
   // Bringing an offline channel back online is free, so a reconnect that registers all of a
   // user's channels again is never refused; a new name or a change to a live listing costs.
-  if (
+  const charged =
     charge &&
     (existing === undefined ||
-      (live !== undefined && changesLiveListing(live, session, existing, record, address, body.fingerprint)))
-  ) {
-    takeHostToken(tracker, user.username);
-  }
-  return { record, address, live, before };
+      (live !== undefined && changesLiveListing(live, session, existing, record, address, body.fingerprint)));
+  if (charged) takeHostToken(tracker, user.username);
+  return { record, address, live, before, charged };
 }
 
 /** Stores the channel and lists it through `session`, telling everyone when what they see changed. */
