@@ -20,7 +20,12 @@ export interface FanoutSystem {
   server: MeasuredServer;
   members: BenchChild;
   publisher: BenchChild;
+  /** The tracker whose relay carries the members' streams, when they come through it. */
+  relay?: MeasuredProcess;
 }
+
+/** A process whose CPU a run takes, without owning it (the tracker outlives the systems that use its relay). */
+export type MeasuredProcess = Pick<MeasuredServer, "stats">;
 
 export interface FanoutSystemOptions {
   label: string;
@@ -36,6 +41,11 @@ export interface FanoutSystemOptions {
    * bytes (it checks nothing).
    */
   owner: Credentials;
+  /**
+   * The members reach the server through this tracker's relay (`tracker` is its address), the
+   * server presenting `hostFingerprint`; the publisher still dials `target`.
+   */
+  relay?: { tracker: MeasuredProcess; hostFingerprint: string };
 }
 
 export async function startFanoutSystem(options: FanoutSystemOptions): Promise<FanoutSystem> {
@@ -45,6 +55,7 @@ export async function startFanoutSystem(options: FanoutSystemOptions): Promise<F
     tracker: options.tracker,
     channel: options.channel,
     count: options.members,
+    ...(options.relay === undefined ? {} : { relay: { hostFingerprint: options.relay.hostFingerprint } }),
   });
   const publisher = await BenchChild.start("publisher.ts", { name: `${options.label} publisher` });
   await publisher.call(
@@ -52,7 +63,14 @@ export async function startFanoutSystem(options: FanoutSystemOptions): Promise<F
     { target: options.target, channel: options.channel, author: portable(options.owner) },
     30_000,
   );
-  return { label: options.label, kind: options.kind, server: options.server, members, publisher };
+  return {
+    label: options.label,
+    kind: options.kind,
+    server: options.server,
+    members,
+    publisher,
+    ...(options.relay === undefined ? {} : { relay: options.relay.tracker }),
+  };
 }
 
 export async function stopFanoutSystem(system: FanoutSystem): Promise<void> {
@@ -83,6 +101,8 @@ export interface FanoutMeasurement {
   serverCpuUs: number;
   serverMaxRssBytes: number;
   membersCpuUs: number;
+  /** CPU of the tracker that relayed the members' streams (0 when they dialed the server). */
+  relayCpuUs: number;
   /** Publisher CPU within the measured windows (sending and reading answers; no signing). */
   publisherCpuUs: number;
   /** Time spent signing and encoding the run's messages before its clock(s) started. */
@@ -125,11 +145,22 @@ export async function measureFanout(system: FanoutSystem, run: FanoutRunOptions)
     serverCpuUs: sum((part) => part.serverCpuUs),
     serverMaxRssBytes: Math.max(...parts.map((part) => part.serverMaxRssBytes)),
     membersCpuUs: sum((part) => part.membersCpuUs),
+    relayCpuUs: sum((part) => part.relayCpuUs),
     publisherCpuUs: sum((part) => part.publisherCpuUs),
     signMs: sum((part) => part.signMs),
     segments: parts.length,
     errors: parts.flatMap((part, index) => part.errors.map((error) => `segment ${index + 1}: ${error}`)),
   };
+}
+
+/** The server's, members', publisher's and (when there is one) the relay's CPU and memory so far. */
+function statsOf(system: FanoutSystem): Promise<ProcessStats[]> {
+  return Promise.all([
+    system.server.stats(),
+    system.members.call<ProcessStats>("stats"),
+    system.publisher.call<ProcessStats>("stats"),
+    ...(system.relay === undefined ? [] : [system.relay.stats()]),
+  ]);
 }
 
 async function measureSegment(system: FanoutSystem, run: FanoutRunOptions): Promise<FanoutMeasurement> {
@@ -140,11 +171,7 @@ async function measureSegment(system: FanoutSystem, run: FanoutRunOptions): Prom
     // Well over the ~100 µs a message signing and encoding take on a slow machine.
     60_000 + run.messages * 2,
   );
-  const before = await Promise.all([
-    system.server.stats(),
-    system.members.call<ProcessStats>("stats"),
-    system.publisher.call<ProcessStats>("stats"),
-  ]);
+  const before = await statsOf(system);
   await system.members.call("expect", { runTag: run.runTag, messages: run.messages });
   await system.server.profileStart?.();
   const published = await system.publisher.call<PublishOutcome>(
@@ -159,11 +186,7 @@ async function measureSegment(system: FanoutSystem, run: FanoutRunOptions): Prom
     run.timeoutMs + 10_000,
   );
   await system.server.profileStop?.(run.runTag);
-  const after = await Promise.all([
-    system.server.stats(),
-    system.members.call<ProcessStats>("stats"),
-    system.publisher.call<ProcessStats>("stats"),
-  ]);
+  const after = await statsOf(system);
   const errors = [...published.errors, ...received.errors];
   if (published.acked !== run.messages)
     errors.push(`${published.acked} of ${run.messages} messages acknowledged`);
@@ -178,6 +201,7 @@ async function measureSegment(system: FanoutSystem, run: FanoutRunOptions): Prom
     serverMaxRssBytes: after[0]?.maxRssBytes ?? 0,
     membersCpuUs: (after[1]?.cpuUs ?? 0) - (before[1]?.cpuUs ?? 0),
     publisherCpuUs: (after[2]?.cpuUs ?? 0) - (before[2]?.cpuUs ?? 0),
+    relayCpuUs: (after[3]?.cpuUs ?? 0) - (before[3]?.cpuUs ?? 0),
     signMs: signed.signMs,
     segments: 1,
     errors,

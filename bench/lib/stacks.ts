@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import type { PasswordHashOptions } from "../../src/auth/password.js";
 import type { HostLimits } from "../../src/host/limits.js";
@@ -77,6 +78,8 @@ export interface HostStackOptions {
   dataDir?: string;
   /** A fixed listen port (a restart where members redial the same address); default: the OS picks. */
   listenPort?: number;
+  /** The address the tracker lists instead of the listening one (see `HostProcessConfig.advertise`). */
+  advertise?: Address;
 }
 
 /** A channel host process owned by OWNER, hosting one channel, with the send rate limit off. */
@@ -90,12 +93,25 @@ export function startHost(options: HostStackOptions): Promise<BenchChild<HostRea
     channel: options.channel,
     limits: { sendRatePerSecond: 0, ...options.limits },
     ...(options.listenPort === undefined ? {} : { listenPort: options.listenPort }),
+    ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
   };
   return BenchChild.start<HostReady>("host.ts", {
     name: options.name,
     args: [JSON.stringify(config)],
     nodeFlags: options.nodeFlags,
   });
+}
+
+/** An address on loopback nobody answers: a port the OS just handed out, closed again. */
+export async function unansweredAddress(): Promise<Address> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return { host: "127.0.0.1", port };
 }
 
 /** How long joining may take per connection on a loaded machine, on top of a fixed allowance. */

@@ -17,7 +17,7 @@ export interface Address {
 
 /** How long opening a TLS connection may take on a loaded loopback. */
 const CONNECT_TIMEOUT_MS = 20_000;
-/** Responses of up to this size are accepted (a LIST of 10,000 channels is a few MB). */
+/** Responses of up to this size are accepted: far more than any answer (a LIST page is under 300 KB). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -86,20 +86,81 @@ export async function openSocket(address: Address): Promise<Socket> {
     ? tcpConnect({ host: address.host, port: address.port })
     : connect({ host: address.host, port: address.port, rejectUnauthorized: false, minVersion: "TLSv1.3" });
   socket.setNoDelay(true);
+  await connected(
+    socket,
+    address.plain ? "connect" : "secureConnect",
+    `connect to ${address.host}:${address.port}`,
+  );
+  return socket;
+}
+
+/** Waits for `socket`'s `event` (its connection or TLS handshake); destroys it on failure. */
+async function connected(socket: Socket, event: "connect" | "secureConnect", what: string): Promise<void> {
   try {
     await withDeadline(
       new Promise<void>((resolve, reject) => {
-        socket.once(address.plain ? "connect" : "secureConnect", () => resolve());
+        socket.once(event, () => resolve());
         socket.once("error", reject);
       }),
       CONNECT_TIMEOUT_MS,
-      `connect to ${address.host}:${address.port}`,
+      what,
     );
   } catch (error) {
     socket.destroy();
     throw error;
   }
-  return socket;
+}
+
+/** What a member needs to reach a channel's host through its tracker's relay. */
+export interface RelayDial {
+  tracker: Address;
+  /** The tracker's certificate, as the member's own tracker link saw it: the relay must present it. */
+  trackerFingerprint: string;
+  channel: string;
+  /** The host's certificate, as the channel is listed: the TLS inside the relayed stream must present it. */
+  hostFingerprint: string;
+  ticket: string;
+  key: DeviceKey;
+}
+
+/**
+ * A member's socket to a channel's host through the tracker's relay (docs/protocol.md, "The
+ * relay"): TLS to the tracker, `HELLO`, then `RELAY_DIAL` with the ticket and its key's proof over
+ * the relay's fingerprint, this connection's challenge and the channel. After its `OK` the stream
+ * is spliced to the host, and TLS to the host runs inside it, end to end. Resolves with that inner
+ * TLS socket once the host presented the listed certificate.
+ */
+export async function openRelayedSocket(dial: RelayDial): Promise<TLSSocket> {
+  const outer = await openSocket(dial.tracker);
+  try {
+    const fingerprint = socketFingerprint(outer);
+    if (fingerprint !== dial.trackerFingerprint)
+      throw new Error(`the relay presented ${fingerprint}, not the tracker's ${dial.trackerFingerprint}`);
+    // One request after another, then raw bytes: no heartbeats on this connection.
+    const connection = new Connection(
+      outer,
+      {},
+      { heartbeatIntervalMs: 0, requestTimeoutMs: CONNECT_TIMEOUT_MS },
+    );
+    const challenge = challengeOf(await connection.request("HELLO", { version: PROTOCOL_VERSION }));
+    const proof = prove(dial.key, { challenge, fingerprint }, "RELAY_DIAL", dial.channel);
+    const stream = await connection.requestThenDetach("RELAY_DIAL", {
+      channel: dial.channel,
+      ticket: dial.ticket,
+      proof,
+    });
+    const inner = connect({ socket: stream, rejectUnauthorized: false, minVersion: "TLSv1.3" });
+    await connected(inner, "secureConnect", `TLS to the host of ${dial.channel} through the relay`);
+    const hostFingerprint = socketFingerprint(inner);
+    if (hostFingerprint !== dial.hostFingerprint) {
+      inner.destroy();
+      throw new Error(`the relayed host presented ${hostFingerprint}, not ${dial.hostFingerprint}`);
+    }
+    return inner;
+  } catch (error) {
+    outer.destroy();
+    throw error;
+  }
 }
 
 /**

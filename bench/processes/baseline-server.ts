@@ -4,7 +4,7 @@
  * Every connection's CONNECT line makes it a member; each MESSAGE line is acknowledged and its
  * bytes are written to every member, with every member socket corked for the whole input chunk
  * (one writev per member per batch). For the history and directory figures it also answers
- * CACHE, CONNECT `since`, HISTORY and LIST from plain in-memory arrays. It speaks protocol version
+ * CACHE, CONNECT `since`, HISTORY and LIST (in pages of 500, as the tracker's) from plain in-memory arrays. It speaks protocol version
  * 3 as far as its lines go: `HELLO` answers a fresh challenge, and the messages it stores and
  * sends carry the `sentAt`, `sig` and `cert` they came with (a MESSAGE line goes out as it came in),
  * so they are as long as hychat's. It checks no proof, certificate or signature.
@@ -26,6 +26,8 @@ const config = JSON.parse(process.argv[2] ?? "{}") as { tls?: boolean };
 const tls = config.tls === true;
 
 const CONNECT_PAGE = 50;
+/** Listings in one `LIST` page, as the tracker's most. */
+const LIST_PAGE = 500;
 const SINCE_PAGE = 500;
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -56,6 +58,26 @@ function requestId(line: string): string {
 function page(from: number, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
   const start = Math.max(0, from);
   return { messages: messages.slice(start, start + limit), hasMore: start + limit < messages.length };
+}
+
+/** The listings after `after` (by name without case; `listings` is kept in that order), and the next page's `after`. */
+function listPage(
+  after: string | undefined,
+  limit: number,
+): { channels: ChannelListing[]; next: string | null } {
+  const size = Math.min(Math.max(1, limit), LIST_PAGE);
+  let start = 0;
+  if (after !== undefined) {
+    const key = after.toLowerCase();
+    let end = listings.length;
+    while (start < end) {
+      const middle = (start + end) >>> 1;
+      if ((listings[middle] as ChannelListing).name.toLowerCase() <= key) start = middle + 1;
+      else end = middle;
+    }
+  }
+  const channels = listings.slice(start, start + size);
+  return { channels, next: start + size < listings.length ? (channels.at(-1)?.name ?? null) : null };
 }
 
 function answer(socket: Socket, line: string): void {
@@ -116,7 +138,10 @@ function answer(socket: Socket, line: string): void {
       reply = page(Number(body.after ?? 0), Number(body.limit ?? CONNECT_PAGE));
       break;
     case "LIST":
-      reply = { channels: listings };
+      reply = listPage(
+        typeof body.after === "string" ? body.after : undefined,
+        Number(body.limit ?? LIST_PAGE),
+      );
       break;
     default:
       reply = {};
@@ -176,6 +201,8 @@ function fillListings(args: { count: number }): { listings: number } {
     members: 0,
     reach: "direct" as const,
   }));
+  // In the tracker's order, so a page starts where a binary search for its `after` ends.
+  listings.sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
   return { listings: listings.length };
 }
 

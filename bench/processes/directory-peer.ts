@@ -50,7 +50,7 @@ peer.subscribe((event: PeerEvent) => {
     current.done();
   }
 });
-// Signing in loads the directory (one LIST) before it resolves.
+// Signing in loads the whole directory (every LIST page) before it resolves.
 const identity = await peer.guest();
 
 function expect(args: { channel: string }): void {

@@ -3,16 +3,17 @@
  * then `GUEST` (a key of its own, its proof over the connection's challenge), as a peer does before the tracker pushes it `CHANNELS` events, then only listens. Checks
  * that every connection gets the `CHANNELS` event of an armed channel exactly once, carrying its
  * listing, and when the last one got it; answers the tracker's `PING`s; and on request has every
- * connection send one `LIST` (the re-LIST storm peers sent for each new channel before the event
- * carried the listing).
+ * connection list the whole directory once, page after page (the re-LIST storm peers sent for each
+ * new channel before the event carried the listing).
  */
 import type { Socket } from "node:net";
 import { DeviceKey } from "../../src/auth/device-key.js";
-import { LineFramer } from "../../src/protocol/framer.js";
+import { DEFAULT_MAX_FRAME_BYTES, LineFramer } from "../../src/protocol/framer.js";
 import { encodeRequest, encodeResponse, PROTOCOL_VERSION } from "../../src/protocol/frames.js";
 import { processStats, serveParent } from "../lib/child.js";
 import { nowUs } from "../lib/clock.js";
 import { withDeadline } from "../lib/deadline.js";
+import { nextOfListLine } from "../lib/directory-pages.js";
 import {
   type Address,
   challengeOfLine,
@@ -36,18 +37,23 @@ export interface WatchOutcome {
 }
 
 export interface StormOutcome {
+  /** Connections that got every page of the directory. */
   answered: number;
+  /** `LIST` pages answered, all connections together. */
+  pages: number;
   firstSendUs: number;
   lastAnswerUs: number;
-  /** Bytes of all `LIST` answers. */
+  /** Bytes of all `LIST` pages. */
   bytes: number;
   errors: string[];
 }
 
 /** Sockets opened at once while signing in, below the listen backlog of any Node server. */
 const JOIN_CONCURRENCY = 64;
-/** A `LIST` answer of 10,000 channels is a few MB. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** A `LIST` page is under 300 KB: any line is within the protocol's frame limit. */
+const MAX_LINE_BYTES = DEFAULT_MAX_FRAME_BYTES;
+/** Pages one connection's listing may take before the tracker counts as looping. */
+const MAX_PAGES = 1_000;
 const MAX_ERRORS_KEPT = 10;
 const RESPONSE_HEAD = '{"type":"response","id":"';
 const EVENT_HEAD = '{"type":"event","event":"CHANNELS"';
@@ -221,25 +227,41 @@ async function wait(args: { timeoutMs: number }): Promise<WatchOutcome> {
   return { received: current.received, lastReceiptUs: current.lastReceiptUs, errors: current.errors };
 }
 
-/** Every connection sends one `LIST`, `window` of them in flight, each answer read whole. */
+/**
+ * Every connection lists the whole directory once, page after page (`LIST {after}` until `next` is
+ * null), `window` connections at a time, each page read whole.
+ */
 async function listStorm(args: { window: number }): Promise<StormOutcome> {
   const errors: string[] = [];
   let answered = 0;
+  let pages = 0;
   let bytes = 0;
   let lastAnswerUs = 0;
   const firstSendUs = nowUs();
   await pipelined(watchers.length, args.window, async (index) => {
-    const answer = await (watchers[index] as Watcher).request("LIST", {});
-    // The status follows the id; the body is not parsed (the tracker's cost is what is measured).
-    if (!answer.line.slice(0, 200).includes('"status":"OK"')) {
-      recordError(errors, `connection ${index}: LIST answered ${answer.line.slice(0, 200)}`);
-      return;
+    const watcher = watchers[index] as Watcher;
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const answer = await watcher.request("LIST", after === null ? {} : { after });
+      // The status follows the id, `next` ends the body; the listings are not parsed (the
+      // tracker's cost is what is measured).
+      const next = nextOfListLine(answer.line);
+      if (!answer.line.slice(0, 200).includes('"status":"OK"') || next === undefined) {
+        recordError(errors, `connection ${index}: LIST answered ${answer.line.slice(0, 200)}`);
+        return;
+      }
+      pages += 1;
+      bytes += answer.line.length;
+      if (answer.receivedUs > lastAnswerUs) lastAnswerUs = answer.receivedUs;
+      if (next === null) {
+        answered += 1;
+        return;
+      }
+      after = next;
     }
-    answered += 1;
-    bytes += answer.line.length;
-    if (answer.receivedUs > lastAnswerUs) lastAnswerUs = answer.receivedUs;
+    recordError(errors, `connection ${index}: LIST did not end within ${MAX_PAGES} pages`);
   });
-  return { answered, firstSendUs, lastAnswerUs, bytes, errors };
+  return { answered, pages, firstSendUs, lastAnswerUs, bytes, errors };
 }
 
 const parent = serveParent({

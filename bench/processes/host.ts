@@ -24,6 +24,11 @@ export interface HostProcessConfig {
   limits: Partial<HostLimits>;
   /** A fixed port, so a restarted host is where its members redial (default 0: the OS picks). */
   listenPort?: number;
+  /**
+   * The address to list instead of the listening one: one nobody answers makes the tracker's
+   * reachability dial fail, so it lists the channel `relay` and members come through its relay.
+   */
+  advertise?: Address;
 }
 
 export interface HostReady {
@@ -64,6 +69,7 @@ const host = await ChannelHost.start({
   trackerTrust: { check() {} },
   listenHost: "127.0.0.1",
   listenPort: config.listenPort ?? 0,
+  ...(config.advertise === undefined ? {} : { advertise: config.advertise }),
   // Every member of the bench connects from loopback.
   limits: { maxConnectionsPerAddress: 0, ...config.limits },
   onChange: (channel) => {

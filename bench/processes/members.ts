@@ -5,7 +5,8 @@
  * member gets each message of a run exactly once and in order, and records when each member got
  * each message. The latency is that receipt time less the time the publisher wrote the message,
  * which the publisher reports after the run (its messages are signed before the clock starts, so
- * the time they carry is when they were signed, not sent).
+ * the time they carry is when they were signed, not sent). With `relay`, each member reaches the
+ * host through the tracker's relay and runs its TLS to the host inside the relayed stream.
  */
 import type { Socket } from "node:net";
 import { DeviceKey } from "../../src/auth/device-key.js";
@@ -21,9 +22,11 @@ import {
   type Address,
   challengeOfLine,
   helloLine,
+  openRelayedSocket,
   openSocket,
   pipelined,
   prove,
+  type RelayDial,
   socketFingerprint,
   WireClient,
 } from "../lib/wire.js";
@@ -40,6 +43,11 @@ export interface MembersSetup {
   count: number;
   /** `guest`: sign in on the target (a tracker) with GUEST, a fresh key and its proof, instead of CONNECT. */
   handshake?: "guest";
+  /**
+   * Reach the host through the tracker's relay (`RELAY_DIAL` with each member's guest ticket) instead
+   * of dialing `target`, the host presenting `hostFingerprint` inside (hychat mode only).
+   */
+  relay?: { hostFingerprint: string };
 }
 
 /** When the publisher wrote each message of the run (`PublishOutcome`'s times). */
@@ -60,6 +68,8 @@ export interface RunOutcome {
 
 /** Sockets opened at once while joining, below the listen backlog of any Node server. */
 const JOIN_CONCURRENCY = 64;
+/** Relayed joins at once: under the 64 dial-backs a host makes at once (more are not answered). */
+const RELAYED_JOIN_CONCURRENCY = 32;
 const GUEST_WINDOW = 64;
 /** Errors kept per run; the count of all of them is reported too. */
 const MAX_ERRORS_KEPT = 10;
@@ -277,15 +287,21 @@ class Member {
   }
 }
 
-/** A guest ticket and its own key for each of `count` members, from one tracker connection. */
-async function guestCredentials(tracker: Address, count: number): Promise<Credentials[]> {
+/**
+ * A guest ticket and its own key for each of `count` members, from one tracker connection, and the
+ * certificate the tracker presented on it.
+ */
+async function guestCredentials(
+  tracker: Address,
+  count: number,
+): Promise<{ credentials: Credentials[]; trackerFingerprint: string }> {
   const client = await WireClient.open(tracker);
   try {
     const credentials: Credentials[] = [];
     await pipelined(count, GUEST_WINDOW, async (index) => {
       credentials[index] = await signInAsGuest(client);
     });
-    return credentials;
+    return { credentials, trackerFingerprint: client.fingerprint };
   } finally {
     await client.close();
   }
@@ -294,16 +310,33 @@ async function guestCredentials(tracker: Address, count: number): Promise<Creden
 async function setup(options: MembersSetup): Promise<{ members: number; setupMs: number }> {
   const startedUs = nowUs();
   let credentials: Credentials[] = [];
+  let trackerFingerprint = "";
+  const { tracker, relay } = options;
   if (options.mode === "hychat" && options.handshake === undefined) {
-    if (options.tracker === undefined) throw new Error("hychat members need the tracker address");
-    credentials = await guestCredentials(options.tracker, options.count);
+    if (tracker === undefined) throw new Error("hychat members need the tracker address");
+    ({ credentials, trackerFingerprint } = await guestCredentials(tracker, options.count));
   }
-  await pipelined(options.count, JOIN_CONCURRENCY, async (index) => {
-    const socket = await openSocket(options.target);
-    const member = new Member(index, socket, options.mode === "hychat");
-    members.push(member);
+  let relayed: Omit<RelayDial, "ticket" | "key"> | undefined;
+  if (relay !== undefined) {
+    if (options.mode !== "hychat" || tracker === undefined)
+      throw new Error("only hychat members with a tracker reach a host through the relay");
+    relayed = {
+      tracker,
+      trackerFingerprint,
+      channel: options.channel,
+      hostFingerprint: relay.hostFingerprint,
+    };
+  }
+  const concurrency = relay === undefined ? JOIN_CONCURRENCY : RELAYED_JOIN_CONCURRENCY;
+  await pipelined(options.count, concurrency, async (index) => {
     const key = credentials[index]?.key ?? DeviceKey.generate();
     const ticket = credentials[index]?.ticket ?? "-";
+    const socket =
+      relayed === undefined
+        ? await openSocket(options.target)
+        : await openRelayedSocket({ ...relayed, ticket, key });
+    const member = new Member(index, socket, options.mode === "hychat");
+    members.push(member);
     const id = `join-${index}`;
     await member.join((challenge, fingerprint) => {
       const link = { challenge, fingerprint };

@@ -8,6 +8,9 @@ export interface TrackerProcessConfig {
   passwordHash?: PasswordHashOptions;
 }
 
+/** Well over the 10,000 connections tracker-idle holds (the tracker lowers it to its open-file limit). */
+const MAX_CONNECTIONS = 30_000;
+
 const config = JSON.parse(process.argv[2] ?? "{}") as TrackerProcessConfig;
 const tracker = await TrackerServer.start({
   dataDir: config.dataDir,
@@ -20,7 +23,11 @@ const tracker = await TrackerServer.start({
   // A few registrar users register the bench's 10,000 channels as fast as the tracker takes them.
   maxChannelsPerUser: 0,
   hostsPerSecondPerUser: 0,
-  maxConnections: 30_000,
+  maxConnections: MAX_CONNECTIONS,
+  // The relayed fan-out measures what the relay costs, not its throttle: its members' and host's
+  // byte rates would cap it (4 and 32 MiB/s by default), so they are off; a host may take as many
+  // relayed streams as the tracker takes connections (0 would refuse every one).
+  relayLimits: { hostBytesPerSecond: 0, memberBytesPerSecond: 0, maxSessionsPerHost: MAX_CONNECTIONS },
 });
 
 const parent = serveParent({
