@@ -27,7 +27,14 @@ const tracker = await TrackerServer.start({
   // The relayed fan-out measures what the relay costs, not its throttle: its members' and host's
   // byte rates would cap it (4 and 32 MiB/s by default), so they are off; a host may take as many
   // relayed streams as the tracker takes connections (0 would refuse every one).
-  relayLimits: { hostBytesPerSecond: 0, memberBytesPerSecond: 0, maxSessionsPerHost: MAX_CONNECTIONS },
+  // Every relayed bench member dials from 127.0.0.1 as the same guest-minting load process.
+  relayLimits: {
+    hostBytesPerSecond: 0,
+    memberBytesPerSecond: 0,
+    maxSessionsPerHost: MAX_CONNECTIONS,
+    maxSessionsPerAddress: MAX_CONNECTIONS,
+    maxPendingPerHost: MAX_CONNECTIONS,
+  },
 });
 
 const parent = serveParent({
