@@ -56,8 +56,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** Which queue a password job waits in: sign-ins go ahead of sign-ups. */
-export type PasswordJobPriority = "signin" | "signup";
+/**
+ * Which queue a password job waits in, first served first: sign-ins from an address with no
+ * recent failure (`trusted`), other sign-ins, then sign-ups. A guesser's attempts then never hold
+ * up the owner's sign-in from an address that has not failed.
+ */
+export type PasswordJobPriority = "trusted" | "signin" | "signup";
 
 export interface PasswordHashQueueLimits {
   /** scrypt runs at once (each holds 128·N·r bytes, 128 MiB at the shipped cost, and a libuv pool thread). */
@@ -90,7 +94,11 @@ function busy() {
  */
 export class PasswordHashQueue {
   private running = 0;
-  private readonly waiting: Record<PasswordJobPriority, QueuedJob[]> = { signin: [], signup: [] };
+  private readonly waiting: Record<PasswordJobPriority, QueuedJob[]> = {
+    trusted: [],
+    signin: [],
+    signup: [],
+  };
 
   constructor(private readonly limits: PasswordHashQueueLimits = DEFAULT_PASSWORD_HASH_QUEUE) {}
 
@@ -99,14 +107,14 @@ export class PasswordHashQueue {
     return this.run("signup", () => hashPassword(password, options));
   }
 
-  /** `verifyPassword`, as a sign-in's job. */
-  verify(password: string, stored: string): Promise<boolean> {
-    return this.run("signin", () => verifyPassword(password, stored));
+  /** `verifyPassword`, as a sign-in's job (`trusted`: from an address with no recent failure). */
+  verify(password: string, stored: string, trusted = false): Promise<boolean> {
+    return this.run(trusted ? "trusted" : "signin", () => verifyPassword(password, stored));
   }
 
   /** Jobs waiting for a turn. */
   get queued(): number {
-    return this.waiting.signin.length + this.waiting.signup.length;
+    return this.waiting.trusted.length + this.waiting.signin.length + this.waiting.signup.length;
   }
 
   /** Runs `work` as a job of `priority` once it has a turn; rejects with `BUSY` when it finds no place. */
@@ -130,7 +138,10 @@ export class PasswordHashQueue {
         return;
       }
       if (this.queued >= this.limits.maxQueued) {
-        const displaced = priority === "signin" ? this.waiting.signup.pop() : undefined;
+        const displaced =
+          priority === "signup"
+            ? undefined
+            : (this.waiting.signup.pop() ?? (priority === "trusted" ? this.waiting.signin.pop() : undefined));
         if (displaced === undefined) {
           job.shed();
           return;
@@ -142,7 +153,7 @@ export class PasswordHashQueue {
   }
 
   private startNext(): void {
-    const next = this.waiting.signin.shift() ?? this.waiting.signup.shift();
+    const next = this.waiting.trusted.shift() ?? this.waiting.signin.shift() ?? this.waiting.signup.shift();
     next?.start();
   }
 }

@@ -50,6 +50,12 @@ export class FailureLimiter {
     window.failures += 1;
   }
 
+  /** True when `key` failed within its current window. */
+  hasFailed(key: string): boolean {
+    const window = this.windows.get(key);
+    return window !== undefined && window.failures > 0 && window.resetAt > this.now();
+  }
+
   /** The reserved attempt succeeded or was abandoned: it does not count. */
   release(key: string): void {
     const window = this.windows.get(key);

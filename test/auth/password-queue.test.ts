@@ -72,3 +72,27 @@ test("auth - a job that throws frees its turn", async () => {
   await assert.rejects(failing, /boom/);
   assert.equal(await queue.run("signup", async () => "next"), "next");
 });
+
+test("auth - a sign-in from an address that has not failed goes ahead of a guesser's queued sign-ins", async () => {
+  const queue = new PasswordHashQueue({ concurrency: 1, maxQueued: 3 });
+  const started: string[] = [];
+  const running = heldJob(queue, "signin", "guess-1", started);
+  const guesses = [
+    heldJob(queue, "signin", "guess-2", started),
+    heldJob(queue, "signin", "guess-3", started),
+  ];
+  const last = heldJob(queue, "signin", "guess-4", started);
+  // The queue is full of guesses: the owner's sign-in takes the newest one's place, and goes first.
+  const owner = heldJob(queue, "trusted", "owner", started);
+  assertBusy(await last.outcome);
+  running.finish();
+  await running.outcome;
+  assert.deepEqual(started, ["guess-1", "owner"]);
+  owner.finish();
+  assert.equal(await owner.outcome, "owner");
+  for (const guess of guesses) {
+    guess.finish();
+    await guess.outcome;
+  }
+  assert.deepEqual(started, ["guess-1", "owner", "guess-2", "guess-3"]);
+});

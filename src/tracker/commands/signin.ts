@@ -51,11 +51,15 @@ export function signinCommand(tracker: TrackerContext) {
         throw rateLimited(userWait);
       }
       let failed = false;
+      // An address that has not failed lately is served ahead of guessers (`PasswordHashQueue`).
+      const trusted =
+        !tracker.signinFailuresPerUserAddress.hasFailed(pairKey) &&
+        !tracker.signinFailuresPerAddress.hasFailed(address);
       return tracker
         .run(async () => {
           const account = tracker.store.findAccount(username);
           const storedHash = account?.passwordHash ?? (await tracker.decoyPasswordHash());
-          const matches = await tracker.passwordHashes.verify(password, storedHash);
+          const matches = await tracker.passwordHashes.verify(password, storedHash, trusted);
           if (account === undefined || !matches) {
             failed = true;
             throw wireError("BAD_CREDENTIALS", "unknown username or wrong password");
