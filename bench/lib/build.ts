@@ -39,9 +39,12 @@ function compilerOptions(): ts.CompilerOptions {
   };
 }
 
-/** Transpiles src/ and bench/ into BUILD_DIR; returns how many files were written. */
-export function buildForBench(): number {
-  rmSync(BUILD_DIR, { recursive: true, force: true });
+/**
+ * Transpiles src/ and bench/ into `dir` (default BUILD_DIR; `npm run soak` builds into its own, so
+ * it can run beside `npm run bench`); returns how many files were written.
+ */
+export function buildForBench(dir = BUILD_DIR): number {
+  rmSync(dir, { recursive: true, force: true });
   const options = compilerOptions();
   const files = [...sources(join(ROOT, "src")), ...sources(join(ROOT, "bench"))];
   for (const file of files) {
@@ -49,11 +52,11 @@ export function buildForBench(): number {
       compilerOptions: options,
       fileName: file,
     });
-    const target = join(BUILD_DIR, relative(ROOT, file)).replace(/\.ts$/, ".js");
+    const target = join(dir, relative(ROOT, file)).replace(/\.ts$/, ".js");
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, output.outputText);
   }
   // ESM ("type": "module") for the .js files, and the package version that src/util/version.ts reads.
-  copyFileSync(join(ROOT, "package.json"), join(BUILD_DIR, "package.json"));
+  copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
   return files.length;
 }
