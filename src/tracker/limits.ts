@@ -50,10 +50,13 @@ export class FailureLimiter {
     window.failures += 1;
   }
 
-  /** True when `key` failed within its current window. */
-  hasFailed(key: string): boolean {
+  /** True when `key` has no failure in its current window and no attempt being checked. */
+  isClean(key: string): boolean {
     const window = this.windows.get(key);
-    return window !== undefined && window.failures > 0 && window.resetAt > this.now();
+    return (
+      window === undefined ||
+      (window.pending === 0 && (window.failures === 0 || window.resetAt <= this.now()))
+    );
   }
 
   /** The reserved attempt succeeded or was abandoned: it does not count. */

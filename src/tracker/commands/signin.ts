@@ -37,6 +37,11 @@ export function signinCommand(tracker: TrackerContext) {
       const address = addressGroup(session.remoteAddress);
       // No address holds a space, so the pair key is unambiguous.
       const pairKey = `${userKey} ${address}`;
+      // An address with no failure and nothing being checked (a guesser's pipelined attempts are)
+      // is served ahead of the rest (`PasswordHashQueue`).
+      const trusted =
+        tracker.signinFailuresPerUserAddress.isClean(pairKey) &&
+        tracker.signinFailuresPerAddress.isClean(address);
       const pairWait = tracker.signinFailuresPerUserAddress.reserve(pairKey);
       if (pairWait > 0) throw rateLimited(pairWait);
       const addressWait = tracker.signinFailuresPerAddress.reserve(address);
@@ -51,10 +56,6 @@ export function signinCommand(tracker: TrackerContext) {
         throw rateLimited(userWait);
       }
       let failed = false;
-      // An address that has not failed lately is served ahead of guessers (`PasswordHashQueue`).
-      const trusted =
-        !tracker.signinFailuresPerUserAddress.hasFailed(pairKey) &&
-        !tracker.signinFailuresPerAddress.hasFailed(address);
       return tracker
         .run(async () => {
           const account = tracker.store.findAccount(username);
