@@ -89,11 +89,13 @@ function busy() {
  * Runs password hashing and checking at most `concurrency` at a time, with at most `maxQueued`
  * jobs waiting, so a burst of requests can neither take the memory scrypt needs many times over
  * nor starve libuv's pool, which file I/O shares. A waiting sign-in starts before any waiting
- * sign-up; a sign-in that finds the queue full takes the place of the newest waiting sign-up.
+ * sign-up, and sign-ups keep one run free for sign-ins; a sign-in that finds the queue full takes
+ * the place of the newest waiting sign-up.
  * What finds no place is refused at once with `SERVER_ERROR` `BUSY` (`retryAfterMs`).
  */
 export class PasswordHashQueue {
   private running = 0;
+  private runningSignups = 0;
   private readonly waiting: Record<PasswordJobPriority, QueuedJob[]> = {
     trusted: [],
     signin: [],
@@ -120,20 +122,23 @@ export class PasswordHashQueue {
   /** Runs `work` as a job of `priority` once it has a turn; rejects with `BUSY` when it finds no place. */
   run<T>(priority: PasswordJobPriority, work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const signup = priority === "signup";
       const job: QueuedJob = {
         start: () => {
           this.running += 1;
+          if (signup) this.runningSignups += 1;
           // The next job starts before this one's caller hears of the outcome.
           new Promise<T>((settle) => settle(work()))
             .finally(() => {
               this.running -= 1;
+              if (signup) this.runningSignups -= 1;
               this.startNext();
             })
             .then(resolve, reject);
         },
         shed: () => reject(busy()),
       };
-      if (this.running < Math.max(1, this.limits.concurrency)) {
+      if (this.hasTurn(signup)) {
         job.start();
         return;
       }
@@ -152,8 +157,22 @@ export class PasswordHashQueue {
     });
   }
 
+  /**
+   * A free run, for a sign-in; a sign-up also leaves one run to sign-ins (with a concurrency of 2
+   * or more), so a flood of sign-ups never makes a sign-in wait for a whole hash.
+   */
+  private hasTurn(signup: boolean): boolean {
+    const concurrency = Math.max(1, this.limits.concurrency);
+    if (this.running >= concurrency) return false;
+    return !signup || this.runningSignups < Math.max(1, concurrency - 1);
+  }
+
   private startNext(): void {
-    const next = this.waiting.trusted.shift() ?? this.waiting.signin.shift() ?? this.waiting.signup.shift();
+    if (!this.hasTurn(false)) return;
+    const next =
+      this.waiting.trusted.shift() ??
+      this.waiting.signin.shift() ??
+      (this.hasTurn(true) ? this.waiting.signup.shift() : undefined);
     next?.start();
   }
 }

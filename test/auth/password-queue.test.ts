@@ -96,3 +96,20 @@ test("auth - a sign-in from an address that has not failed goes ahead of a guess
   }
   assert.deepEqual(started, ["guess-1", "owner", "guess-2", "guess-3"]);
 });
+
+test("auth - sign-ups leave one run to sign-ins, so a sign-up flood never makes a sign-in wait for a hash", async () => {
+  const queue = new PasswordHashQueue({ concurrency: 2, maxQueued: 4 });
+  const started: string[] = [];
+  const signups = [1, 2, 3].map((n) => heldJob(queue, "signup", `signup-${n}`, started));
+  assert.deepEqual(started, ["signup-1"], "one run stays free");
+  const signin = heldJob(queue, "signin", "signin", started);
+  assert.deepEqual(started, ["signup-1", "signin"]);
+  signin.finish();
+  await signin.outcome;
+  assert.deepEqual(started, ["signup-1", "signin"], "the free run is not given to a sign-up");
+  for (const job of signups) {
+    job.finish();
+    await job.outcome;
+  }
+  assert.deepEqual(started, ["signup-1", "signin", "signup-2", "signup-3"]);
+});
