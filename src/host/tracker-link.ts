@@ -80,6 +80,8 @@ export class TrackerLink {
   private readonly listed = new Set<string>();
   /** Where the tracker lists the channels, from its last `HOST` answer. */
   private listedAt: Address | undefined;
+  /** The connection whose setup (sign-in, registrations) is under way. */
+  private settingUp: Link | undefined;
   /** How the tracker found members reach it there, from the same answer. */
   private listedReach: Reach | undefined;
   /** Unhosts to send on the next connect: asked while the link was down, or by a previous run. */
@@ -121,7 +123,7 @@ export class TrackerLink {
 
   /** The tracker's certificate fingerprint as verified on the link now up; undefined while it is down. */
   get trackerFingerprint(): string | undefined {
-    return this.client.link?.serverFingerprint;
+    return this.client.link?.serverFingerprint ?? this.settingUp?.serverFingerprint;
   }
 
   get state(): TrackerLinkState {
@@ -245,6 +247,8 @@ export class TrackerLink {
    * and lists every channel: the setup of each connect.
    */
   private async registerAll(link: Link): Promise<void> {
+    // Channels listed early in the setup may already bring members through the relay.
+    this.settingUp = link;
     try {
       const credentials = this.options.getCredentials();
       if (credentials === undefined) {
@@ -261,6 +265,8 @@ export class TrackerLink {
     } catch (error) {
       this.unlistAll();
       throw error;
+    } finally {
+      if (this.settingUp === link) this.settingUp = undefined;
     }
   }
 

@@ -8,11 +8,11 @@ import {
   type LinkIdentity,
 } from "../client/channel-link.js";
 import type { ClientStore } from "../client/client-store.js";
-import { endpointKey, type HostEndpoint, listedEndpoint } from "../client/host-connection.js";
+import { endpointKey, type HostEndpoint } from "../client/host-connection.js";
 import { errorFromWire, type HychatError, wireError } from "../protocol/errors.js";
-import { nameKey } from "../protocol/names.js";
 import { checkChannelName, type PeerContext, type UserState } from "./context.js";
 import type { Directory } from "./directory.js";
+import { endpointOf } from "./endpoints.js";
 import type { MessageLifecycle } from "./message-lifecycle.js";
 
 /**
@@ -157,15 +157,7 @@ export class JoinedChannels {
 
   /** Where to reach a channel's host: here when this peer hosts it, else as listed, else where it was last reached. */
   private knownEndpoint(user: UserState, name: string): HostEndpoint | null {
-    const channelHost = user.channelHost;
-    if (channelHost?.channels().some((hosted) => nameKey(hosted.name) === nameKey(name))) {
-      return {
-        address: channelHost.address,
-        fingerprint: channelHost.fingerprint,
-        local: () => channelHost.openLocalLink(),
-      };
-    }
-    return listedEndpoint(this.directory.get(name)) ?? user.store.channel(name)?.endpoint ?? null;
+    return endpointOf(user, name, this.directory.get(name)) ?? user.store.channel(name)?.endpoint ?? null;
   }
 
   private linkIdentity(): LinkIdentity | undefined {

@@ -1,8 +1,8 @@
 import type { ChannelLink } from "../client/channel-link.js";
-import { listedEndpoint } from "../client/host-connection.js";
 import { nameKey } from "../protocol/names.js";
 import type { ChannelListing, TrackerEventBodies } from "../protocol/tracker-schemas.js";
 import type { PeerContext } from "./context.js";
+import { endpointOf } from "./endpoints.js";
 
 /** Most `LIST` pages one refresh fetches (500 channels each from a tracker of this release). */
 export const DEFAULT_MAX_DIRECTORY_PAGES = 100;
@@ -46,7 +46,7 @@ export class Directory {
     for (const link of this.context.user()?.links.values() ?? []) {
       const listing = this.listings.get(nameKey(link.name));
       if (listing === undefined && !complete) unreached.push(link.name);
-      else link.setEndpoint(listedEndpoint(listing), listing?.owner);
+      else link.setEndpoint(endpointOf(this.context.user(), link.name, listing), listing?.owner);
     }
     for (const name of unreached) await this.fetchOne(name);
     if (!complete) this.tellTruncated(channels.length);
@@ -92,7 +92,7 @@ export class Directory {
     if (updated === undefined) this.listings.delete(key);
     else this.listings.set(key, updated);
     const link = this.context.user()?.links.get(updated?.name ?? known?.name ?? change.channel);
-    link?.setEndpoint(listedEndpoint(updated), updated?.owner);
+    link?.setEndpoint(endpointOf(this.context.user(), link.name, updated), updated?.owner);
     this.context.emit({ type: "directory", channels: [...this.listings.values()] });
   }
 
@@ -120,7 +120,7 @@ export class Directory {
     if (listing === undefined) this.listings.delete(key);
     else this.listings.set(key, listing);
     const link = this.context.user()?.links.get(listing?.name ?? known?.name ?? channel);
-    link?.setEndpoint(listedEndpoint(listing), listing?.owner);
+    link?.setEndpoint(endpointOf(this.context.user(), link.name, listing), listing?.owner);
     return listing;
   }
 
