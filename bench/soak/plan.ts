@@ -56,7 +56,8 @@ export const LEGITIMATE = {
 
 /**
  * The bounds. Sign-in runs scrypt at the shipped cost (N = 2^17, about 0.4 s to 0.9 s a run here)
- * behind the password queue: 2 s is a few runs' wait, and what a person accepts for a sign-in. A
+ * behind the password queue: 2 s is a few runs' wait, and what a person accepts for a sign-in (or
+ * twice the same run's quiet p99, when a busy machine makes even that slower). A
  * chat message should arrive within a second. The tracker's RSS holds up to two scrypt runs at once
  * (the password queue's concurrency, 128 MiB each, 268 MB together), so its bound is those and
  * 232 MB for all else; the host has no such cost, and its bound is 300 MB (with 1,000 idle members
