@@ -95,9 +95,8 @@ export function hostCommand(tracker: TrackerContext) {
       // A dial to an address and key not measured lately costs a token even for a channel coming
       // back online: otherwise pipelined HOSTs would make the tracker dial anywhere, without end.
       if (!charged && !tracker.reachability.known(address, body.fingerprint)) takeHostToken(tracker, user);
-      const measuring = measureReach(tracker, address, body.fingerprint, user);
       return tracker.run(async () => {
-        const reach = await measuring;
+        const reach = await measureReach(tracker, address, body.fingerprint, user);
         // The link closed while it was measured: nothing to list through it.
         if (session.connection.closed) throw wireError("SHUTTING_DOWN", "the connection closed");
         // Checked again: the name may have been taken, or the quota filled, meanwhile.
